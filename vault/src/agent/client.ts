@@ -1,0 +1,73 @@
+import { connect } from 'node:net';
+import { VaultError, VaultErrorCode } from '../errors.js';
+
+/**
+ * The unlock agent speaks one JSON line each way per connection over a Unix socket that only its
+ * owner can open (mode 0600 in a 0700 folder): `{"op","args","pid"}` in, `{"ok","result"}` or
+ * `{"ok":false,"code","message"}` out. This module needs nothing but Node itself, so that
+ * `sv get` through the agent starts fast.
+ */
+
+/** MAX_LINE is the longest line either side accepts (a 1 MiB value in base64, and room to spare). */
+export const MAX_LINE = 4 * 1024 * 1024;
+
+/** AgentStatus is what a running agent says of itself. */
+export interface AgentStatus {
+  pid: number;
+  store: string;
+  unlockedAt: string;
+  idleMs: number;
+  expiresAt: string;
+}
+
+/**
+ * agentRequest sends one request to the agent at `socket` and returns its result. A missing or dead
+ * agent is VAULT_LOCKED; an error the agent reports comes back as the same VaultError.
+ */
+export function agentRequest<T>(socket: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const conn = connect(socket);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new VaultError('VAULT_AGENT', `the vault agent did not answer within ${timeoutMs} ms; \`sv lock\` and \`sv unlock\` restart it.`));
+    }, timeoutMs);
+    conn.on('connect', () => conn.end(JSON.stringify({ op, args, pid: process.pid }) + '\n'));
+    conn.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_LINE) conn.destroy(new Error('reply too long'));
+      else chunks.push(c);
+    });
+    conn.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED' || err.code === 'ENOTSOCK') {
+        reject(new VaultError('VAULT_LOCKED', 'the vault is locked (no agent is running): run `sv unlock`, or set SV_PASSWORD_FILE.', { cause: err }));
+      } else {
+        reject(new VaultError('VAULT_AGENT', `cannot talk to the vault agent at ${socket} (${err.code ?? err.message}).`, { cause: err }));
+      }
+    });
+    conn.on('end', () => {
+      clearTimeout(timer);
+      let reply: { ok: boolean; result?: T; code?: VaultErrorCode; message?: string };
+      try {
+        reply = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        reject(new VaultError('VAULT_AGENT', 'the vault agent sent a reply that is not JSON; `sv lock` and `sv unlock` restart it.'));
+        return;
+      }
+      if (reply.ok) resolve(reply.result as T);
+      else reject(new VaultError(reply.code ?? 'VAULT_AGENT', reply.message ?? 'the vault agent refused the request.'));
+    });
+  });
+}
+
+/** agentStatus returns the running agent's status, or undefined when none answers at `socket`. */
+export async function agentStatus(socket: string): Promise<AgentStatus | undefined> {
+  try {
+    return await agentRequest<AgentStatus>(socket, 'status', {}, 5_000);
+  } catch (err) {
+    if (err instanceof VaultError && err.code === 'VAULT_LOCKED') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,150 @@
+import { createServer, Server, Socket } from 'node:net';
+import { unlinkSync } from 'node:fs';
+import { VaultError } from '../errors.js';
+import { LocalVault } from '../store.js';
+import { MAX_LINE, agentStatus } from './client.js';
+
+const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
+const unb64 = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(String(s), 'base64'));
+
+/** AgentOptions configure a running agent. */
+export interface AgentOptions {
+  socket: string;
+  /** the agent locks itself after this long without a request */
+  idleMs: number;
+  /** called once the agent has locked (on `lock`, idle timeout or close) */
+  onLocked?: (why: string) => void;
+}
+
+/** RunningAgent is a listening agent. */
+export interface RunningAgent {
+  server: Server;
+  lock(why: string): Promise<void>;
+}
+
+type Handler = (v: LocalVault, args: Record<string, unknown>) => Promise<unknown>;
+
+const str = (a: Record<string, unknown>, k: string): string => {
+  if (typeof a[k] !== 'string') throw new VaultError('VAULT_BAD_INPUT', `the request lacks the text field "${k}".`);
+  return a[k] as string;
+};
+
+const handlers: Record<string, Handler> = {
+  get: async (v, a) => ({ value: b64(await v.get(str(a, 'name'))) }),
+  has: (v, a) => v.has(str(a, 'name')),
+  set: (v, a) => v.set(str(a, 'name'), unb64(str(a, 'value')), (a.meta ?? {}) as { category?: string; tags?: string[] }),
+  list: (v) => v.list(),
+  remove: (v, a) => v.remove(str(a, 'name')),
+  getMany: async (v, a) => {
+    const names = Array.isArray(a.names) ? a.names.map(String) : undefined;
+    const values = await v.getMany(names, typeof a.op === 'string' ? a.op : undefined);
+    return Object.fromEntries([...values].map(([k, val]) => [k, b64(val)]));
+  },
+  split: (v, a) => v.split(Number(a.count), Number(a.threshold)),
+  verify: (v) => v.verify(),
+  note: (v, a) => v.note(str(a, 'op'), Array.isArray(a.names) ? a.names.map(String) : undefined),
+};
+
+/**
+ * serveAgent makes `vault` available on a Unix socket (mode 0600) until it is locked: by a `lock`
+ * request, by `idleMs` without requests, or by close. A stale socket left by a dead agent is replaced;
+ * a live one is refused. Each request is audited as the requesting pid's, via the agent.
+ */
+export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise<RunningAgent> {
+  if (await agentStatus(opts.socket)) {
+    throw new VaultError('VAULT_AGENT', `a vault agent is already running at ${opts.socket}; \`sv lock\` stops it.`);
+  }
+  try { unlinkSync(opts.socket); } catch { /* no stale socket */ }
+  const unlockedAt = new Date();
+  let timer: NodeJS.Timeout | undefined;
+  let locked = false;
+  const sockets = new Set<Socket>();
+  const server = createServer();
+
+  const lock = async (why: string): Promise<void> => {
+    if (locked) return;
+    locked = true;
+    clearTimeout(timer);
+    try { await vault.note('lock', undefined, why); } catch { /* the store may be gone; lock anyway */ }
+    server.close();
+    for (const s of sockets) s.destroy();
+    try { unlinkSync(opts.socket); } catch { /* already gone */ }
+    await vault.close();
+    opts.onLocked?.(why);
+  };
+  const touch = (): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => void lock('idle timeout'), opts.idleMs);
+    timer.unref?.();
+  };
+
+  const answer = async (line: string): Promise<{ reply: unknown; after?: () => Promise<void> }> => {
+    let req: { op?: unknown; args?: unknown; pid?: unknown };
+    try {
+      req = JSON.parse(line);
+    } catch {
+      return { reply: { ok: false, code: 'VAULT_BAD_INPUT', message: 'the request is not a JSON line.' } };
+    }
+    const op = String(req.op);
+    const args = (typeof req.args === 'object' && req.args !== null ? req.args : {}) as Record<string, unknown>;
+    const pid = Number.isInteger(req.pid) ? (req.pid as number) : 0;
+    if (op === 'status') {
+      return { reply: { ok: true, result: { pid: process.pid, store: vault.paths.store, unlockedAt: unlockedAt.toISOString(), idleMs: opts.idleMs, expiresAt: new Date(Date.now() + opts.idleMs).toISOString() } } };
+    }
+    if (op === 'lock') return { reply: { ok: true, result: { locked: true } }, after: () => lock(`sv lock from pid ${pid}`) };
+    const h = Object.hasOwn(handlers, op) ? handlers[op] : undefined;
+    if (!h) return { reply: { ok: false, code: 'VAULT_BAD_INPUT', message: `the agent has no operation "${op.slice(0, 40)}".` } };
+    try {
+      const result = await h(vault.forActor({ via: 'agent', pid }), args);
+      return { reply: { ok: true, result: result ?? null } };
+    } catch (err) {
+      if (err instanceof VaultError) return { reply: { ok: false, code: err.code, message: err.message } };
+      return { reply: { ok: false, code: 'VAULT_AGENT', message: `the agent failed: ${(err as Error).message}` } };
+    }
+  };
+
+  server.on('connection', (sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => sock.destroy());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = async (): Promise<void> => {
+      if (done) return;
+      done = true;
+      touch();
+      const { reply, after } = await answer(Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '');
+      sock.end(JSON.stringify(reply) + '\n', () => void after?.());
+    };
+    sock.on('data', (c: Buffer) => {
+      if (done) return;
+      size += c.length;
+      if (size > MAX_LINE) {
+        done = true;
+        sock.end(JSON.stringify({ ok: false, code: 'VAULT_BAD_INPUT', message: `request longer than ${MAX_LINE} bytes.` }) + '\n');
+        return;
+      }
+      chunks.push(c);
+      if (c.includes(0x0a)) void finish();
+    });
+    sock.on('end', () => void finish());
+  });
+
+  const oldMask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.socket, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    throw new VaultError('VAULT_AGENT', `the vault agent cannot listen on ${opts.socket} (${(err as NodeJS.ErrnoException).code ?? err}).`, { cause: err });
+  } finally {
+    process.umask(oldMask);
+  }
+  touch();
+  return { server, lock };
+}

@@ -1,0 +1,110 @@
+import { Command, Flags, Interfaces } from '@oclif/core';
+import { readFileSync } from 'node:fs';
+import { VaultError } from '../errors.js';
+import { openVault, readPasswordFile } from '../open.js';
+import { meshpopHome, vaultPaths, VaultPaths } from '../paths.js';
+import { LocalVault } from '../store.js';
+import { KdfParams } from '../crypto/kdf.js';
+import { Vault } from '../types.js';
+import { reportError } from './output.js';
+import { readHidden, readNewPassword } from './prompt.js';
+
+/** kdfFlags raise (or, for tests, lower) the Argon2id parameters of the password. */
+export const kdfFlags = {
+  'kdf-memory': Flags.integer({ description: 'Argon2id memory in KiB (default 65536 = 64 MiB)', helpGroup: 'KDF' }),
+  'kdf-iterations': Flags.integer({ description: 'Argon2id iterations (default 3)', helpGroup: 'KDF' }),
+  'kdf-parallelism': Flags.integer({ description: 'Argon2id lanes (default 4)', helpGroup: 'KDF' }),
+};
+
+/** kdfFromFlags returns the parameters the flags ask for, over `base`, or undefined when none is set. */
+export function kdfFromFlags(flags: { 'kdf-memory'?: number; 'kdf-iterations'?: number; 'kdf-parallelism'?: number }, base: KdfParams): KdfParams | undefined {
+  if (flags['kdf-memory'] === undefined && flags['kdf-iterations'] === undefined && flags['kdf-parallelism'] === undefined) return undefined;
+  return {
+    algorithm: 'argon2id',
+    memoryKiB: flags['kdf-memory'] ?? base.memoryKiB,
+    iterations: flags['kdf-iterations'] ?? base.iterations,
+    parallelism: flags['kdf-parallelism'] ?? base.parallelism,
+  };
+}
+
+/** parseDuration reads `90`, `30s`, `15m`, `2h` or `1d` as milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
+  if (!m || Number(m[1]) === 0) throw new VaultError('VAULT_BAD_INPUT', `"${text}" is not a duration; write e.g. 90s, 15m, 2h or 1d.`);
+  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+}
+
+/**
+ * VaultCommand is the base of every `sv` command: --json, the vault's place, how a password is
+ * obtained (SV_PASSWORD_FILE, else a prompt without echo), and errors printed once with a clear exit code.
+ */
+export abstract class VaultCommand extends Command {
+  static override enableJsonFlag = true;
+
+  protected get paths(): VaultPaths {
+    return vaultPaths(meshpopHome());
+  }
+
+  /** openVault opens the vault through the agent, SV_PASSWORD_FILE or SV_KEY_FILE, else asks for the password. */
+  protected async vault(): Promise<Vault> {
+    try {
+      return await openVault();
+    } catch (err) {
+      if (!(err instanceof VaultError && err.code === 'VAULT_LOCKED') || !process.stdin.isTTY) throw err;
+      const password = await readHidden('Vault password: ', 'the vault is locked');
+      return LocalVault.unlock({ password });
+    }
+  }
+
+  /** currentPassword is the vault's password from SV_PASSWORD_FILE, else asked for. */
+  protected async currentPassword(): Promise<string> {
+    if (process.env.SV_PASSWORD_FILE) return readPasswordFile(process.env.SV_PASSWORD_FILE);
+    return readHidden('Vault password: ', 'the vault password is needed');
+  }
+
+  /** newPassword is a new password from SV_NEW_PASSWORD_FILE (or, for init, SV_PASSWORD_FILE), else asked for twice. */
+  protected async newPassword(allowCurrentFile = false): Promise<string> {
+    const file = process.env.SV_NEW_PASSWORD_FILE ?? (allowCurrentFile ? process.env.SV_PASSWORD_FILE : undefined);
+    if (file) {
+      const pw = readPasswordFile(file);
+      if (!pw) throw new VaultError('VAULT_BAD_INPUT', `the password file ${file} is empty.`);
+      return pw;
+    }
+    return readNewPassword();
+  }
+
+  /** filePassword is a password for a blob: --password-file, else asked for (twice when `confirm`). */
+  protected async filePassword(file: string | undefined, confirm: boolean): Promise<string> {
+    if (file) return readPasswordFile(file);
+    return confirm ? readNewPassword('Password for the file') : readHidden('Password for the file: ', 'a password is needed');
+  }
+
+  /** readRawKey reads a 32-byte key given as 32 raw bytes or 64 hex digits. */
+  protected readRawKey(file: string): Uint8Array {
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (err) {
+      throw new VaultError('VAULT_BAD_INPUT', `cannot read the key file ${file} (${(err as NodeJS.ErrnoException).code ?? err}).`);
+    }
+    const hex = bytes.toString('utf8').trim();
+    if (/^[0-9a-fA-F]{64}$/.test(hex)) return new Uint8Array(Buffer.from(hex, 'hex'));
+    if (bytes.length === 32) return new Uint8Array(bytes);
+    throw new VaultError('VAULT_BAD_INPUT', `the key file ${file} must hold 32 raw bytes or 64 hex digits.`);
+  }
+
+  /** readStdin reads all of standard input. */
+  protected async readStdin(): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  protected override async catch(err: Interfaces.CommandError): Promise<unknown> {
+    if (err instanceof VaultError) {
+      process.exitCode = reportError(err, this.jsonEnabled());
+      return this.exit(process.exitCode);
+    }
+    return super.catch(err);
+  }
+}
