@@ -35,10 +35,15 @@ export function checkKdfParams(p: KdfParams): KdfParams {
   return p;
 }
 
-/** deriveKey runs Argon2id over `secret` and `salt` and returns a 32-byte key. */
-export async function deriveKey(secret: Uint8Array, salt: Uint8Array, params: KdfParams): Promise<Uint8Array> {
+/**
+ * deriveKey runs Argon2id (version 0x13) over `password` and `salt` and returns a 32-byte key.
+ * `extra` carries RFC 9106's optional secret K and associated data X (the vault itself uses neither).
+ */
+export async function deriveKey(password: Uint8Array, salt: Uint8Array, params: KdfParams, extra: { secret?: Uint8Array; associatedData?: Uint8Array } = {}): Promise<Uint8Array> {
   checkKdfParams(params);
-  const raw = await argon2.hash(Buffer.from(secret), {
+  const raw = await argon2.hash(Buffer.from(password), {
+    ...(extra.secret ? { secret: Buffer.from(extra.secret) } : {}),
+    ...(extra.associatedData ? { associatedData: Buffer.from(extra.associatedData) } : {}),
     type: argon2.argon2id,
     raw: true,
     salt: Buffer.from(salt),

@@ -1,0 +1,18 @@
+/** summarize returns the count, mean, median, 95th percentile and min of `samples` (ms), rounded to 0.01 ms. */
+export function summarize(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const pick = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+  const round = (x) => Math.round(x * 100) / 100;
+  return {
+    n: sorted.length,
+    mean: round(sorted.reduce((s, x) => s + x, 0) / sorted.length),
+    median: round(sorted.length % 2 ? pick(0.5) : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2),
+    p95: round(pick(0.95)),
+    min: round(sorted[0]),
+  };
+}
+
+/** ratio returns a / b rounded to two decimals. */
+export function ratio(a, b) {
+  return Math.round((a / b) * 100) / 100;
+}
