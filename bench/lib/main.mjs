@@ -4,7 +4,7 @@ import { cleanup } from './cleanup.mjs';
 
 /**
  * runIfMain runs `run()` and prints its JSON result when `metaUrl` is the file node was started with.
- * cleanup() runs at the end, on failure, and on SIGINT or SIGTERM.
+ * On SIGINT or SIGTERM it runs cleanup() before exiting; run() cleans up after itself otherwise.
  */
 export async function runIfMain(metaUrl, run) {
   if (!process.argv[1] || realpathSync(process.argv[1]) !== realpathSync(fileURLToPath(metaUrl))) return;
@@ -19,7 +19,5 @@ export async function runIfMain(metaUrl, run) {
   } catch (err) {
     process.stderr.write(`${err.stack ?? err}\n`);
     process.exitCode = 1;
-  } finally {
-    cleanup();
   }
 }

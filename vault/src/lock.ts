@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VaultError } from './errors.js';
 import { ioError } from './fsutil.js';
@@ -15,20 +15,33 @@ export function pidAlive(pid: number): boolean {
 }
 
 function tryAcquire(file: string): boolean {
+  let fd: number | undefined;
   try {
-    const fd = openSync(file, 'wx', 0o600);
-    try { writeSync(fd, `${process.pid}\n`); } finally { closeSync(fd); }
+    fd = openSync(file, 'wx', 0o600);
+    writeSync(fd, `${process.pid}\n`);
+    closeSync(fd);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw ioError(err, 'locking', file);
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+      // Created but could not write our pid (a full disk): never leave an anonymous lock behind.
+      if (fd !== undefined) {
+        closeSync(fd);
+        try { unlinkSync(file); } catch { /* gone */ }
+      }
+      throw ioError(err, 'locking', file);
+    }
   }
   let holder = NaN;
+  let age = 0;
   try {
     holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    age = Date.now() - statSync(file).mtimeMs;
   } catch {
     return false; // released between our open and read: try again
   }
-  if (!pidAlive(holder) && !Number.isNaN(holder)) {
+  // A lock whose holder is dead is stale; so is one that has held no pid for a while (a crash between
+  // its creation and the write of the pid). A fresh empty one may be another process mid-acquire.
+  if (Number.isNaN(holder) ? age > 5_000 : !pidAlive(holder)) {
     try { unlinkSync(file); } catch { /* someone else cleared it */ }
   }
   return false;

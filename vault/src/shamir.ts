@@ -36,7 +36,7 @@ function decodeShare(text: string, index: number): DecodedShare {
   if (sha256Hex(s.slice(0, s.lastIndexOf('-'))).slice(0, 8) !== m[5]) {
     throw new VaultError('VAULT_BAD_SHARE', `share ${index + 1} fails its checksum: a character was mistyped or lost.`);
   }
-  return { vaultId: m[1]!, keyId: m[2]!, threshold: Number(m[3]), bytes: Buffer.from(m[4]!, 'hex') };
+  return { vaultId: m[1]!, keyId: m[2]!, threshold: Number(m[3]), bytes: new Uint8Array(Buffer.from(m[4]!, 'hex')) };
 }
 
 /** splitKey cuts a 32-byte key into `count` shares, any `threshold` of which rebuild it. */

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync, copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../src/crypto/keys.js';
@@ -237,5 +237,20 @@ describe('writers', () => {
     writeFileSync(vaultPaths(t.home).lock, '999999999\n');
     await v.set('a', 'b');
     expect(existsSync(vaultPaths(t.home).lock)).toBe(false);
+    // a lock file that never got its pid (a crash right after creating it), once it is old
+    writeFileSync(vaultPaths(t.home).lock, '');
+    utimesSync(vaultPaths(t.home).lock, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    await v.set('a', 'c');
+    expect(await v.getString('a')).toBe('c');
+  });
+
+  it('waits for a live lock holder and then says who holds it', async () => {
+    const v = await fresh();
+    const { withLock } = await import('../src/lock.js');
+    writeFileSync(vaultPaths(t.home).lock, `${process.pid}\n`);
+    const e = await expectCode(withLock(vaultPaths(t.home).lock, () => 1, 300), 'VAULT_BUSY');
+    expect(e.message).toContain(`pid ${process.pid}`);
+    expect(existsSync(vaultPaths(t.home).lock)).toBe(true);
+    await v.close();
   });
 });

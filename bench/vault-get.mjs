@@ -1,0 +1,70 @@
+// vault-get: reading one secret from a shell script. `sv get NAME` through the unlock agent, as a
+// whole process, against `pass show NAME` (GnuPG key without passphrase, gpg-agent warm) and, as
+// the floor, `node -e 0`.
+import { runIfMain } from './lib/main.mjs';
+import { cleanup } from './lib/cleanup.mjs';
+import { passVersions, scratchPassStore } from './lib/pass.mjs';
+import { ratio, summarize } from './lib/stats.mjs';
+import { timeRuns } from './lib/spawn.mjs';
+import { SV, scratchVault, sv, unlock } from './lib/sv.mjs';
+
+const NAME = 'bench/token';
+const VALUE = 'ghp_benchmark0123456789abcdefghijklmnopqrstuv';
+const WARMUP = 3;
+const RUNS = 30;
+
+/** run measures the three commands in turn on the same secret and returns the results as JSON. */
+export async function run() {
+  try {
+    const vault = scratchVault();
+    sv(vault, ['init', '--shares', '0'], { password: true });
+    sv(vault, ['set', NAME], { password: true, input: VALUE });
+    unlock(vault);
+    const pass = scratchPassStore({ [NAME]: VALUE });
+
+    const expect = (out) => {
+      if (out.trim() !== VALUE) throw new Error(`expected the secret on stdout, got ${JSON.stringify(out.slice(0, 80))}`);
+    };
+    const opts = { warmup: WARMUP, runs: RUNS };
+    const rows = [
+      { label: 'sv get', command: `sv get ${NAME}`, ...summarize(timeRuns(process.execPath, [SV, 'get', NAME], { ...opts, env: vault.env, check: expect })) },
+      { label: 'pass show', command: `pass show ${NAME}`, ...summarize(timeRuns('pass', ['show', NAME], { ...opts, env: pass.env, check: expect })) },
+      { label: 'floor: node -e 0', command: 'node -e 0', ...summarize(timeRuns(process.execPath, ['-e', '0'], opts)) },
+    ];
+    const [svRow, passRow, floor] = rows;
+    const ratios = [
+      { label: 'sv get / pass show', mean: ratio(svRow.mean, passRow.mean), median: ratio(svRow.median, passRow.median) },
+      { label: 'sv get / node -e 0', mean: ratio(svRow.mean, floor.mean), median: ratio(svRow.median, floor.median) },
+    ];
+    return {
+      scenario: 'vault-get',
+      title: 'Reading one secret: `sv get` vs `pass show`',
+      about:
+        `Each command is spawned as a whole process, ${WARMUP} times untimed and then ${RUNS} times timed, and must print the secret. ` +
+        '`sv get` talks to a running unlock agent (`sv unlock`), so no Argon2id runs; `pass` decrypts with a GnuPG key that has no passphrase, ' +
+        'and its gpg-agent was started and used before timing. `node -e 0` is the cost of starting Node at all.',
+      tools: { node: process.version, ...passVersions() },
+      rows,
+      ratios,
+      reading: readGet(svRow.median, passRow.median, floor.median),
+    };
+  } finally {
+    cleanup();
+  }
+}
+
+/** readGet says in a sentence what the medians mean. */
+function readGet(svMs, passMs, floorMs) {
+  const r = ratio(svMs, passMs);
+  const vs = r >= 1 ? `${r}× as long as \`pass show\` (${passMs} ms)` : `${ratio(passMs, svMs)}× faster than \`pass show\` (${passMs} ms)`;
+  return (
+    `\`sv get\` takes ${svMs} ms (median), ${vs}. ` +
+    `Node's own start-up (\`node -e 0\`, ${floorMs} ms) is ${Math.round((floorMs / svMs) * 100)}% of that: ` +
+    `the vault's own work (loading its code, one round trip to the agent, decrypting, the audit record) adds about ${Math.round((svMs - floorMs) * 10) / 10} ms. ` +
+    (floorMs > passMs
+      ? '`pass` (a bash script running gpg) starts no JavaScript runtime, so in a loop of many reads `sv exec` or the library is the faster way.'
+      : '`pass` runs bash and gpg, which pays more to start than Node does here.')
+  );
+}
+
+await runIfMain(import.meta.url, run);
