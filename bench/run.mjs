@@ -58,8 +58,9 @@ function machine() {
     ['CPU', os.cpus()[0]?.model ?? 'unknown'],
     ['cores', String(os.availableParallelism())],
     ['memory', `${Math.round(os.totalmem() / 2 ** 30)} GiB`],
-    ['OS', `${release ?? os.type()} (${os.type()} ${os.release()}, ${os.arch()})`],
+    ['OS', `${release ? `${release}, ` : ''}${os.type()} ${os.release()} ${os.arch()}`],
     ['Node', process.version],
+    ['load average at start (1 min)', os.loadavg()[0].toFixed(2)],
     ['date', new Date().toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' ')],
   ];
 }
@@ -71,21 +72,22 @@ function table(head, rows, align) {
 }
 
 const ms = (x) => x.toFixed(1);
+const times = (x) => `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`;
 
 /** section renders one scenario's result. */
 function section(r) {
   const tools = Object.entries(r.tools ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
   return [
-    `## ${r.scenario}: ${r.title}`,
+    `## ${r.title}`,
     `${r.about}${tools ? ` Versions: ${tools}.` : ''}`,
     table(
       ['', 'what is timed', 'runs', 'mean ms', 'median ms', 'p95 ms', 'min ms'],
-      r.rows.map((row) => [row.label, `\`${row.command}\``, row.n, ms(row.mean), ms(row.median), ms(row.p95), ms(row.min)]),
+      r.rows.map((row) => [row.label, row.command, row.n, ms(row.mean), ms(row.median), ms(row.p95), ms(row.min)]),
       ['---', '---', '---:', '---:', '---:', '---:', '---:'],
     ),
-    table(['ratio', 'of means', 'of medians'], r.ratios.map((x) => [x.label, `${x.mean}×`, `${x.median}×`]), ['---', '---:', '---:']),
+    table(['ratio', 'of means', 'of medians'], r.ratios.map((x) => [x.label, times(x.mean), times(x.median)]), ['---', '---:', '---:']),
     `**Reading.** ${r.reading}`,
-    `Source: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` prints this scenario's JSON.`,
+    `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.`,
   ].join('\n\n');
 }
 

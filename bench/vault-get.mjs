@@ -4,7 +4,7 @@
 import { runIfMain } from './lib/main.mjs';
 import { cleanup } from './lib/cleanup.mjs';
 import { passVersions, scratchPassStore } from './lib/pass.mjs';
-import { ratio, summarize } from './lib/stats.mjs';
+import { msText, ratio, summarize } from './lib/stats.mjs';
 import { timeRuns } from './lib/spawn.mjs';
 import { SV, scratchVault, sv, unlock } from './lib/sv.mjs';
 
@@ -27,9 +27,9 @@ export async function run() {
     };
     const opts = { warmup: WARMUP, runs: RUNS };
     const rows = [
-      { label: 'sv get', command: `sv get ${NAME}`, ...summarize(timeRuns(process.execPath, [SV, 'get', NAME], { ...opts, env: vault.env, check: expect })) },
-      { label: 'pass show', command: `pass show ${NAME}`, ...summarize(timeRuns('pass', ['show', NAME], { ...opts, env: pass.env, check: expect })) },
-      { label: 'floor: node -e 0', command: 'node -e 0', ...summarize(timeRuns(process.execPath, ['-e', '0'], opts)) },
+      { label: 'MeshPOP vault', command: `\`sv get ${NAME}\``, ...summarize(timeRuns(process.execPath, [SV, 'get', NAME], { ...opts, env: vault.env, check: expect })) },
+      { label: 'pass + GnuPG', command: `\`pass show ${NAME}\``, ...summarize(timeRuns('pass', ['show', NAME], { ...opts, env: pass.env, check: expect })) },
+      { label: 'floor: Node start-up', command: '`node -e 0`', ...summarize(timeRuns(process.execPath, ['-e', '0'], opts)) },
     ];
     const [svRow, passRow, floor] = rows;
     const ratios = [
@@ -43,7 +43,7 @@ export async function run() {
         `Each command is spawned as a whole process, ${WARMUP} times untimed and then ${RUNS} times timed, and must print the secret. ` +
         '`sv get` talks to a running unlock agent (`sv unlock`), so no Argon2id runs; `pass` decrypts with a GnuPG key that has no passphrase, ' +
         'and its gpg-agent was started and used before timing. `node -e 0` is the cost of starting Node at all.',
-      tools: { node: process.version, ...passVersions() },
+      tools: { node: process.version, ...passVersions(), 'gpg key': pass.key },
       rows,
       ratios,
       reading: readGet(svRow.median, passRow.median, floor.median),
@@ -53,17 +53,17 @@ export async function run() {
   }
 }
 
-/** readGet says in a sentence what the medians mean. */
+/** readGet says in a few sentences what the medians mean. */
 function readGet(svMs, passMs, floorMs) {
   const r = ratio(svMs, passMs);
-  const vs = r >= 1 ? `${r}× as long as \`pass show\` (${passMs} ms)` : `${ratio(passMs, svMs)}× faster than \`pass show\` (${passMs} ms)`;
+  const vs = r >= 1 ? `${r}× as long as \`pass show\` (${msText(passMs)})` : `${ratio(passMs, svMs)}× faster than \`pass show\` (${msText(passMs)})`;
   return (
-    `\`sv get\` takes ${svMs} ms (median), ${vs}. ` +
-    `Node's own start-up (\`node -e 0\`, ${floorMs} ms) is ${Math.round((floorMs / svMs) * 100)}% of that: ` +
-    `the vault's own work (loading its code, one round trip to the agent, decrypting, the audit record) adds about ${Math.round((svMs - floorMs) * 10) / 10} ms. ` +
+    `\`sv get\` takes ${msText(svMs)} (median), ${vs}. ` +
+    `Node's own start-up (\`node -e 0\`, ${msText(floorMs)}) is ${Math.round((floorMs / svMs) * 100)}% of that; ` +
+    `the vault's own work on top (loading its code, one round trip to the agent, reading the store, decrypting, writing the audit record) is about ${msText(svMs - floorMs)}. ` +
     (floorMs > passMs
-      ? '`pass` (a bash script running gpg) starts no JavaScript runtime, so in a loop of many reads `sv exec` or the library is the faster way.'
-      : '`pass` runs bash and gpg, which pays more to start than Node does here.')
+      ? '`pass` is a bash script running gpg and starts no JavaScript runtime: starting Node alone takes longer than the whole `pass show`.'
+      : '`pass` is a bash script running gpg, and here that costs more to start than Node does.')
   );
 }
 

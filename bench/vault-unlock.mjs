@@ -7,7 +7,7 @@ import { DEFAULT_KDF, LocalVault, initVault, startAgent } from '../vault/dist/in
 import { cleanup } from './lib/cleanup.mjs';
 import { runIfMain } from './lib/main.mjs';
 import { timeRuns } from './lib/spawn.mjs';
-import { ratio, summarize } from './lib/stats.mjs';
+import { msText, ratio, summarize } from './lib/stats.mjs';
 import { PASSWORD, SV, lock, scratchVault, unlock } from './lib/sv.mjs';
 
 const LIBRARY_RUNS = 10;
@@ -27,28 +27,28 @@ export async function run() {
 
     const rows = [
       {
-        label: '`sv unlock` process',
-        command: 'sv unlock, until the agent is ready',
+        label: 'whole command',
+        command: '`sv unlock`, until the agent is ready',
         ...summarize(await timeCalls(PROCESS_RUNS, () => unlock(vault), () => lock(vault))),
       },
       {
-        label: 'part: CLI start',
-        command: 'sv --version',
+        label: 'part: Node + CLI start',
+        command: '`sv --version`',
         ...summarize(timeRuns(process.execPath, [SV, '--version'], { warmup: 1, runs: PROCESS_RUNS, check: expectVersion })),
       },
       {
-        label: 'part: LocalVault.unlock',
-        command: 'LocalVault.unlock({ password })',
+        label: 'part: library unlock',
+        command: '`LocalVault.unlock({ password })`',
         ...summarize(await timeCalls(LIBRARY_RUNS, open, (v) => v.close())),
       },
       {
         label: 'part: agent start',
-        command: 'startAgent(vault), until it listens',
+        command: '`startAgent(vault)`, until it listens',
         ...summarize(await timeCalls(PROCESS_RUNS, async () => vault.agents.add(await startAgent(unopened)), () => lock(vault))),
       },
       {
-        label: 'floor: smallest Argon2id',
-        command: 'LocalVault.unlock, m=8 KiB t=1 p=1',
+        label: 'floor: all but Argon2id',
+        command: '`LocalVault.unlock` on a vault with m=8 KiB, t=1, p=1',
         ...summarize(await timeCalls(LIBRARY_RUNS, openCheap, (v) => v.close())),
       },
     ];
@@ -70,10 +70,11 @@ export async function run() {
         { label: 'LocalVault.unlock / floor', mean: ratio(lib.mean, floor.mean), median: ratio(lib.median, floor.median) },
       ],
       reading:
-        `In the library an unlock takes ${lib.median} ms (median), of which only ${floor.median} ms is not Argon2id: the key derivation is the cost, as it is meant to be. ` +
-        `The whole \`sv unlock\` takes ${proc.median} ms, ${ratio(proc.median, lib.median)}× that: starting Node and the CLI (${cli.median} ms) ` +
-        `and starting the agent, itself a Node process (${agent.median} ms), cost ${cli.median + agent.median > lib.median ? 'more than' : 'less than'} the key derivation. ` +
-        'It is paid once per unlock; reads through the agent do not pay it again.',
+        `In the library an unlock takes ${msText(lib.median)} (median), of which only ${msText(floor.median)} is not Argon2id: ` +
+        'the key derivation is the cost, as it is meant to be. ' +
+        `The whole \`sv unlock\` takes ${msText(proc.median)}, ${ratio(proc.median, lib.median)}× that: starting Node and the CLI (${msText(cli.median)}) ` +
+        `and starting the agent, itself a Node process (${msText(agent.median)}), together cost ${cli.median + agent.median > lib.median ? 'more' : 'less'} than the key derivation. ` +
+        'That is paid once per unlock; reads through the agent do not pay it again.',
     };
   } finally {
     cleanup();

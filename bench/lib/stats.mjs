@@ -16,3 +16,8 @@ export function summarize(samples) {
 export function ratio(a, b) {
   return Math.round((a / b) * 100) / 100;
 }
+
+/** msText renders a time in ms for a sentence: whole ms from 10 ms up, one decimal below. */
+export function msText(x) {
+  return `${x >= 10 ? Math.round(x) : x.toFixed(1)} ms`;
+}
