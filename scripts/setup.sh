@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# setup.sh: install what MeshPOP needs on a fresh Debian machine, then build every package.
+# Idempotent and quiet when nothing is missing, so `npm start` and `npm test` can run it every time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: python3-argon2 and python3-cryptography give the vault's SV01
+# interoperability test an independent implementation to talk to.
+APT_PACKAGES=(python3 python3-cryptography python3-argon2)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup: installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "setup: missing Debian packages: ${missing[*]}; install them as root (apt-get install --no-install-recommends ...)" >&2
+    exit 1
+  fi
+fi
+
+# node-gyp must build against the machine's headers, never download them (see .npmrc).
+export npm_config_nodedir="${npm_config_nodedir:-/usr}"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci"
+  npm ci --no-fund --no-audit --loglevel=error
+fi
+
+echo "setup: building"
+# OCLIF_SKIP_NEW_VERSION_CHECK: the oclif tool that writes the manifests must not ask the registry for news.
+OCLIF_SKIP_NEW_VERSION_CHECK=true npm run build --silent --workspaces --if-present >/dev/null
