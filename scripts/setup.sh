@@ -23,8 +23,6 @@ if ((${#missing[@]})); then
   fi
 fi
 
-# node-gyp must build against the machine's headers, never download them (see .npmrc).
-export npm_config_nodedir="${npm_config_nodedir:-/usr}"
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "setup: npm ci"
   npm ci --no-fund --no-audit --loglevel=error

@@ -317,6 +317,7 @@ export class LocalVault implements Vault {
     const bytes = toBytes(value);
     if (bytes.length === 0) throw new VaultError('VAULT_BAD_INPUT', `the value for ${name} is empty; nothing was stored.`);
     if (bytes.length > MAX_VALUE_BYTES) throw new VaultError('VAULT_BAD_INPUT', `the value for ${name} is ${bytes.length} bytes; the limit is ${MAX_VALUE_BYTES}.`);
+    checkMeta(meta);
     return this.#mutate('set', [name], (doc) => {
       const i = doc.entries.findIndex((e) => e.name === name);
       const old = i >= 0 ? doc.entries[i] : undefined;
@@ -402,6 +403,16 @@ export class LocalVault implements Vault {
 
   async close(): Promise<void> {
     this.#master.fill(0);
+  }
+}
+
+const LABEL_RE = /^[\p{L}\p{N}_.@+=:-]{1,64}$/u;
+
+/** checkMeta throws VAULT_BAD_INPUT unless the category and tags are short labels. */
+function checkMeta(meta: SecretMeta): void {
+  const labels = [...(meta.category !== undefined ? [meta.category] : []), ...(meta.tags ?? [])];
+  if ((meta.tags !== undefined && !Array.isArray(meta.tags)) || labels.some((l) => typeof l !== 'string' || !LABEL_RE.test(l))) {
+    throw new VaultError('VAULT_BAD_INPUT', 'categories and tags are labels of 1-64 letters, digits and _ . @ + = : -; nothing was stored.');
   }
 }
 

@@ -93,6 +93,10 @@ describe('the store', () => {
       expect(e.message).toContain('segments separated by /');
     }
     await expectCode(v.set('ok', ''), 'VAULT_BAD_INPUT');
+    await expectCode(v.set('ok', 'v', { category: 'has space' }), 'VAULT_BAD_INPUT');
+    await expectCode(v.set('ok', 'v', { tags: ['fine', 'x'.repeat(65)] }), 'VAULT_BAD_INPUT');
+    await expectCode(v.set('ok', 'v', { tags: 'not-a-list' as unknown as string[] }), 'VAULT_BAD_INPUT');
+    expect(await v.has('ok')).toBe(false);
   });
 
   it('unlocks with a key file, and refuses another file', async () => {
