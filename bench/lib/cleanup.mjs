@@ -23,6 +23,6 @@ export function cleanup() {
 /** tempDir creates a fresh directory under the OS temp dir and returns its path; cleanup() removes it. */
 export function tempDir(prefix) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+  onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }

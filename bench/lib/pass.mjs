@@ -5,8 +5,9 @@ import { run } from './spawn.mjs';
 
 /**
  * scratchPassStore creates a GnuPG home with a passphrase-less key and a `pass` store in a temp dir,
- * inserts `secrets` ({ name: value }), and returns { env, key } for running `pass` on it, `key` naming
- * the encryption key's algorithm (GnuPG's default). The gpg-agent is already running and has used the key once. cleanup() stops the agent and removes everything.
+ * inserts `secrets` ({ name: value }), and returns { env, key }: the environment for running `pass` on
+ * it, and the encryption key's algorithm (GnuPG's default). The gpg-agent is already running and has
+ * used the key once. cleanup() stops the agent and removes everything.
  */
 export function scratchPassStore(secrets) {
   const dir = tempDir('meshpop-bench-pass-');

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onCleanup, tempDir } from './cleanup.mjs';
@@ -41,10 +41,15 @@ export function unlock(vault, timeout = '2m') {
   return pid;
 }
 
-/** lock runs `sv lock` on `vault`; if that fails it kills the agents this bench started there, by pid. */
+/**
+ * lock runs `sv lock` on `vault` and waits (up to 5 s) until the agent has removed its socket, its
+ * last write. If `sv lock` fails it kills the agents this bench started there, by pid.
+ */
 export function lock(vault) {
   try {
     sv(vault, ['lock']);
+    const socket = join(vault.home, 'vault', 'agent.sock');
+    for (let i = 0; i < 100 && existsSync(socket); i++) sleepSync(50);
   } catch (err) {
     for (const pid of vault.agents) {
       try { process.kill(pid); } catch { /* already gone */ }
@@ -53,4 +58,9 @@ export function lock(vault) {
   } finally {
     vault.agents.clear();
   }
+}
+
+/** sleepSync blocks for `ms` milliseconds; cleanup() must stay synchronous to run in signal handlers. */
+function sleepSync(ms) {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }

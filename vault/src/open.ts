@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { AgentVault } from './agent/remote.js';
 import { agentStatus } from './agent/client.js';
 import { VaultError } from './errors.js';
-import { vaultPaths } from './paths.js';
+import { meshpopHome, vaultPaths } from './paths.js';
 import { LocalVault, Unlock } from './store.js';
 import { Vault } from './types.js';
 
@@ -38,7 +38,7 @@ export function readPasswordFile(path: string): string {
  */
 export async function openVault(opts: OpenOptions = {}): Promise<Vault> {
   const env = opts.env ?? process.env;
-  const paths = vaultPaths(opts.home ?? (env.MESHPOP_HOME || undefined));
+  const paths = vaultPaths(opts.home ?? meshpopHome(env));
   if (opts.unlock) return LocalVault.unlock(opts.unlock, { home: paths.home });
   if (opts.agent !== false && (await agentStatus(paths.socket))) return new AgentVault(paths.socket);
   if (env.SV_PASSWORD_FILE) return LocalVault.unlock({ password: readPasswordFile(env.SV_PASSWORD_FILE) }, { home: paths.home });

@@ -99,7 +99,7 @@ function readStore(paths: VaultPaths): ParsedStore {
   return parseStore(bytes, paths.store);
 }
 
-/** readHeader returns the public header of the store under `paths` (no key needed). */
+/** readHeader returns what the store under `paths` shows without a key: its header and each entry's metadata. */
 export function readHeader(paths: VaultPaths): StoreDoc {
   return readStore(paths).doc;
 }
@@ -265,7 +265,13 @@ export class LocalVault implements Vault {
       doc.header.generation += 1;
       writeFileAtomic(this.paths.store, serializeStore(doc, subkey(nextMaster ?? this.#master, 'mac')));
       if (nextMaster) this.#master = nextMaster;
-      await this.#audit(doc.header.generation, { op, ...(names ? { names } : {}) });
+      try {
+        await this.#audit(doc.header.generation, { op, ...(names ? { names } : {}) });
+      } catch (err) {
+        // The store already holds the change: say so, rather than the usual "unchanged".
+        const e = err as VaultError;
+        throw new VaultError(e.code ?? 'VAULT_IO', `\`${op}\` was saved, but the audit log could not record it (${e.message}) Free space or fix ${this.paths.audit}, then run \`sv verify\`.`, { cause: err });
+      }
       return result;
     });
   }
