@@ -1,7 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FAST_KDF_FLAGS, Run, runSv, tmpHome } from './helpers.js';
+import { FAST_KDF_FLAGS, Run, SV_BIN, runSv, tmpHome } from './helpers.js';
 
 // Every `sv` command, run from the built bin as a whole process, as a user runs it.
 
@@ -236,6 +237,28 @@ describe('sv', () => {
     expect((await runSv(['get', 'a'], { env: noPw })).stdout).toBe('A');
     await runSv(['lock'], { env: noPw });
     expect((await runSv(['get', 'a'], { env: { ...noPw, SV_KEY_FILE: key } })).stdout).toBe('A');
+  });
+
+  it('asks for passwords and values on a real terminal without echoing them', async () => {
+    // script(1) gives the command a pseudo-terminal; each answer is typed after its prompt is up.
+    const onTty = (args: string, answers: string[]): string => {
+      const typed = answers.map((a) => `sleep 2; printf '%s\\r' '${a}'`).join('; ');
+      const r = spawnSync('sh', ['-c', `(${typed}) | script -q -c "${process.execPath} ${SV_BIN} ${args}" /dev/null`], {
+        env: { ...process.env, MESHPOP_HOME: t.home, SV_PASSWORD_FILE: '' },
+        encoding: 'utf8',
+      });
+      return r.stdout;
+    };
+    const init = onTty(`init --shares 0 ${FAST_KDF_FLAGS.join(' ')}`, ['tty-pw-1', 'tty-pw-1']);
+    expect(init).toContain('New vault password (again):');
+    expect(init).toContain('Vault created');
+    const set = onTty('set tty/secret', ['tty-value-9', 'tty-pw-1']);
+    expect(set).toContain('Value for tty/secret:');
+    expect(set).toContain('Stored tty/secret');
+    expect(set).not.toContain('tty-value-9');
+    expect(set).not.toContain('tty-pw-1');
+    const get = onTty('get tty/secret', ['tty-pw-1']);
+    expect(get).toMatch(/Vault password: \r?\ntty-value-9\r?\n/);
   });
 
   it('answers --help for the CLI and every command', async () => {
