@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -40,4 +42,33 @@ describe.each(packages)('@meshpop/$dir', ({ dir, bin }) => {
     expect(files).toEqual(expect.arrayContaining(['bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'oclif.manifest.json', 'README.md', 'package.json']));
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
   });
+});
+
+describe('the @meshpop/vault tarball', () => {
+  it('installs on its own from npm pack and runs sv', () => {
+    const work = mkdtempSync(join(tmpdir(), 'meshpop-pack-'));
+    try {
+      const pack = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--workspace', 'vault', '--pack-destination', work], { cwd: root, encoding: 'utf8' });
+      expect(pack.status, pack.stderr).toBe(0);
+      const tarball = join(work, JSON.parse(pack.stdout)[0].filename);
+      const app = join(work, 'app');
+      mkdirSync(app);
+      writeFileSync(join(app, 'package.json'), '{"name":"app","private":true}');
+      const install = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: app, encoding: 'utf8' });
+      expect(install.status, install.stderr).toBe(0);
+      const sv = join(app, 'node_modules', '.bin', 'sv');
+      const env = { ...process.env, MESHPOP_HOME: join(work, 'home'), SV_PASSWORD_FILE: join(work, 'pw') };
+      writeFileSync(env.SV_PASSWORD_FILE, 'pw');
+      const run = (args: string[], input = ''): string => {
+        const r = spawnSync(sv, args, { env, input, encoding: 'utf8' });
+        expect(r.status, `sv ${args.join(' ')}: ${r.stderr}`).toBe(0);
+        return r.stdout;
+      };
+      run(['init', '--shares', '0', '--kdf-memory', '64', '--kdf-iterations', '1', '--kdf-parallelism', '1']);
+      run(['set', 'from/tarball'], 'it works');
+      expect(run(['get', 'from/tarball'])).toBe('it works');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 300_000);
 });
