@@ -7,12 +7,12 @@ import { VaultError } from './errors.js';
 export function ioError(err: unknown, action: string, file: string): VaultError {
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new VaultError('VAULT_DISK_FULL', `no space left on the disk while ${action} ${file}; free some space and retry. The vault is unchanged.`, { cause: err });
+    return new VaultError('VAULT_DISK_FULL', `no space left on the disk while ${action} ${file}; free some space and retry. Nothing was changed.`, { cause: err });
   }
   if (code === 'EACCES' || code === 'EPERM') {
     return new VaultError('VAULT_IO', `permission denied while ${action} ${file}; check the owner and mode of ${dirname(file)}.`, { cause: err });
   }
-  return new VaultError('VAULT_IO', `could not finish ${action} ${file} (${code ?? String(err)}); the vault is unchanged.`, { cause: err });
+  return new VaultError('VAULT_IO', `could not finish ${action} ${file} (${code ?? String(err)}); nothing was changed.`, { cause: err });
 }
 
 /** ensureDir creates `dir` (and its parents) with mode 0700 when it is missing. */

@@ -1,15 +1,20 @@
 /**
- * @meshpop/wire is MeshPOP's layer 1: the WireGuard full mesh on 10.99.0.0/16.
- * This package is a skeleton so far: it builds and its CLI answers --help, and it has no commands yet.
+ * @meshpop/wire is MeshPOP's layer 1: a WireGuard full mesh on 10.99.0.0/16. A coordinator keeps the
+ * registry (SQLite), hands out single-use enrollment tokens that pin its certificate, and gives every
+ * node a mesh address that is never reused; each node makes its own keys, brings up an interface
+ * (kernel WireGuard or wireguard-go) and keeps its peers in step with the registry, applied as diffs.
  */
-
-/** WireError is the one error class of @meshpop/wire: a string code (WIRE_...) and a message a person can act on. */
-export class WireError extends Error {
-  readonly code: string;
-
-  constructor(code: `WIRE_${string}`, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WireError';
-    this.code = code;
-  }
-}
+export { WireError, isWireError, type WireErrorCode } from './errors.js';
+export { wirePaths, type WirePaths } from './paths.js';
+export { MESH_CIDR, COORDINATOR_IP, meshIp } from './registry/addresses.js';
+export { Registry, checkNodeName, type NodeRecord, type NodeInfo, type TokenRecord } from './registry/registry.js';
+export { encodeToken, decodeToken, type JoinToken } from './token.js';
+export { startCoordinator, type Coordinator, type ServeOptions } from './coordinator/serve.js';
+export { nodeSecret, type SyncReply, type JoinReply } from './coordinator/api.js';
+export { peersFor, type PeerView } from './coordinator/peers.js';
+export { joinMesh, type JoinOptions } from './node/join.js';
+export { runNode, desiredPeers, type DaemonOptions } from './node/daemon.js';
+export { readNodeState, readCachedPeers, type NodeState } from './node/state.js';
+export { meshStatus, describePeers, type MeshStatus, type PeerStatus } from './status.js';
+export { parseDump, showInterface, type LiveInterface, type LivePeer } from './wg/show.js';
+export { diffPeers, setArgs, type PeerConfig, type PeerChange } from './wg/peers.js';

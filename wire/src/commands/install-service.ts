@@ -1,0 +1,60 @@
+import { Flags } from '@oclif/core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WireCommand } from '../cli/base.js';
+import { WireError } from '../errors.js';
+
+export default class InstallService extends WireCommand {
+  static override summary = 'Write a systemd unit for `wire serve` (coordinator) or `wire up` (node).';
+  static override description =
+    'The unit runs with MESHPOP_HOME (default /var/lib/meshpop) and opens the vault with --vault-key-file (SV_KEY_FILE) ' +
+    'or --vault-password-file (SV_PASSWORD_FILE), since a service has no one to type a password. Then: ' +
+    'systemctl daemon-reload && systemctl enable --now wire-up (or wire-serve).';
+  static override examples = [
+    '<%= config.bin %> install-service --role node --vault-key-file /var/lib/meshpop/vault.key',
+    '<%= config.bin %> install-service --role coordinator --endpoint 203.0.113.7 --vault-key-file /var/lib/meshpop/vault.key',
+  ];
+  static override flags = {
+    role: Flags.string({ description: 'what this machine runs', options: ['node', 'coordinator'], required: true }),
+    endpoint: Flags.string({ description: 'coordinator only: its public address' }),
+    home: Flags.string({ description: 'MESHPOP_HOME for the service', default: '/var/lib/meshpop' }),
+    'vault-key-file': Flags.string({ description: 'key file that unlocks the vault (SV_KEY_FILE)' }),
+    'vault-password-file': Flags.string({ description: 'password file that unlocks the vault (SV_PASSWORD_FILE)' }),
+    dir: Flags.string({ description: 'where to write the unit', default: '/etc/systemd/system' }),
+  };
+
+  async run(): Promise<{ unit: string; path: string }> {
+    const { flags } = await this.parse(InstallService);
+    if (flags.role === 'coordinator' && !flags.endpoint) throw new WireError('WIRE_BAD_INPUT', 'a coordinator unit needs --endpoint (its public address).');
+    if (!flags['vault-key-file'] && !flags['vault-password-file']) {
+      throw new WireError('WIRE_BAD_INPUT', 'a service cannot type a password: pass --vault-key-file or --vault-password-file.');
+    }
+    const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
+    const unit = flags.role === 'coordinator' ? 'wire-serve' : 'wire-up';
+    const exec = flags.role === 'coordinator' ? `serve --endpoint ${flags.endpoint}` : 'up';
+    const env = [`MESHPOP_HOME=${flags.home}`, flags['vault-key-file'] ? `SV_KEY_FILE=${flags['vault-key-file']}` : `SV_PASSWORD_FILE=${flags['vault-password-file']}`];
+    const text = [
+      '[Unit]',
+      `Description=MeshPOP wire ${flags.role === 'coordinator' ? 'coordinator' : 'node'} (WireGuard mesh)`,
+      'After=network-online.target',
+      'Wants=network-online.target',
+      '',
+      '[Service]',
+      ...env.map((e) => `Environment=${e}`),
+      `ExecStart=${process.execPath} ${bin} ${exec}`,
+      'Restart=always',
+      'RestartSec=2',
+      'KillSignal=SIGTERM',
+      '',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      '',
+    ].join('\n');
+    mkdirSync(flags.dir, { recursive: true });
+    const path = join(flags.dir, `${unit}.service`);
+    writeFileSync(path, text, { mode: 0o644 });
+    this.log(`Wrote ${path}; now: systemctl daemon-reload && systemctl enable --now ${unit}`);
+    return { unit, path };
+  }
+}

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import { WireCommand, ago, table } from '../cli/base.js';
+import { openLocalRegistry } from '../coordinator/local.js';
+import { readCachedPeers } from '../node/state.js';
+import { WireError } from '../errors.js';
+
+interface PeerRow {
+  name: string;
+  meshIp: string;
+  status: string;
+  endpoint: string | null;
+  lastSeen?: string | null;
+  lanAddrs?: string[];
+  tailscaleIp?: string | null;
+}
+
+export default class Peers extends WireCommand {
+  static override summary = 'List the nodes of the mesh: the registry on the coordinator, the last known list on a node.';
+  static override examples = ['<%= config.bin %> peers', '<%= config.bin %> peers --json'];
+
+  async run(): Promise<PeerRow[]> {
+    await this.parse(Peers);
+    let rows: PeerRow[];
+    if (existsSync(this.paths.registry)) {
+      const registry = openLocalRegistry(this.home);
+      try {
+        rows = registry.listNodes().map((n) => ({ name: n.name, meshIp: n.meshIp, status: n.status, endpoint: n.publicEndpoint, lastSeen: n.lastSeen ? new Date(n.lastSeen).toISOString() : null, lanAddrs: n.lanAddrs, tailscaleIp: n.tailscaleIp }));
+      } finally {
+        registry.close();
+      }
+    } else {
+      const cached = readCachedPeers(this.paths.peers);
+      if (!cached) throw new WireError('WIRE_NOT_JOINED', 'no peer list here: run `wire up --join TOKEN` (or this on the coordinator).');
+      rows = cached.reply.peers.map((p) => ({ name: p.name, meshIp: p.meshIp, status: p.online ? 'online' : 'offline', endpoint: p.endpoint }));
+    }
+    this.log(table(['NAME', 'MESH IP', 'STATUS', 'ENDPOINT', 'LAST SEEN'], rows.map((r) => [r.name, r.meshIp, r.status, r.endpoint ?? '-', r.lastSeen ? ago(Date.parse(r.lastSeen)) : '-'])));
+    return rows;
+  }
+}

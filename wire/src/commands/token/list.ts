@@ -1,0 +1,21 @@
+import { WireCommand, table } from '../../cli/base.js';
+import { openLocalRegistry } from '../../coordinator/local.js';
+import { TokenRecord } from '../../registry/registry.js';
+
+export default class TokenList extends WireCommand {
+  static override summary = 'List join tokens (never their secrets): for whom, when they expire, whether used.';
+  static override examples = ['<%= config.bin %> token list'];
+
+  async run(): Promise<TokenRecord[]> {
+    await this.parse(TokenList);
+    const registry = openLocalRegistry(this.home);
+    try {
+      const tokens = registry.listTokens();
+      const now = Date.now();
+      this.log(table(['ID', 'NODE', 'EXPIRES', 'STATE'], tokens.map((t) => [t.id, t.name, new Date(t.expires).toISOString(), t.usedAt ? `used ${new Date(t.usedAt).toISOString()}` : t.expires < now ? 'expired' : 'unused'])));
+      return tokens;
+    } finally {
+      registry.close();
+    }
+  }
+}

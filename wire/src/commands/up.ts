@@ -1,0 +1,34 @@
+import { Flags } from '@oclif/core';
+import { WireCommand } from '../cli/base.js';
+import { runNode } from '../node/daemon.js';
+import { joinMesh } from '../node/join.js';
+
+export default class Up extends WireCommand {
+  static override summary = 'Join the mesh (with --join) and keep this machine\'s interface in step with it.';
+  static override description =
+    'With --join TOKEN, makes this machine\'s WireGuard key pair (the private key stays in its vault), enrolls with the ' +
+    'coordinator the token names and pins. Then brings up the interface (kernel WireGuard, else wireguard-go) and syncs ' +
+    'with the coordinator every interval, applying peer changes as a diff. Keeps working on the last known peers while the ' +
+    'coordinator is away. Runs until `wire down` (or SIGTERM).';
+  static override examples = ['<%= config.bin %> up --join wire1_eyJ1Ijoi...', '<%= config.bin %> up'];
+  static override flags = {
+    join: Flags.string({ description: 'a join token from `wire token create`' }),
+    name: Flags.string({ description: 'this node\'s name (default: the one the token carries)' }),
+    interface: Flags.string({ description: 'WireGuard interface name', default: 'wire0' }),
+    'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820 }),
+    interval: Flags.integer({ description: 'sync every N seconds (default: what the coordinator says)' }),
+  };
+
+  async run(): Promise<{ outcome: 'stopped' | 'removed' }> {
+    const { flags } = await this.parse(Up);
+    if (flags.join) {
+      const { state } = await joinMesh({ home: this.home, token: flags.join, ...(flags.name ? { name: flags.name } : {}), iface: flags.interface, listenPort: flags['listen-port'] });
+      this.logToStderr(`wire: joined as ${state.name} (${state.meshIp})`);
+    }
+    const stop = new AbortController();
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
+    const outcome = await runNode({ home: this.home, signal: stop.signal, ...(flags.interval ? { intervalMs: flags.interval * 1000 } : {}) });
+    if (outcome === 'removed') this.logToStderr('wire: this node was removed from the mesh; join again with a new token.');
+    return { outcome };
+  }
+}

@@ -1,0 +1,111 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { openVault } from '@meshpop/vault';
+import { isWireError } from '../errors.js';
+import { logger } from '../log.js';
+import { wirePaths } from '../paths.js';
+import { MESH_PREFIX } from '../registry/addresses.js';
+import { SyncReply } from '../coordinator/api.js';
+import { WgInterface } from '../wg/iface.js';
+import { PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
+import { showInterface } from '../wg/show.js';
+import { callCoordinator } from './client.js';
+import { gatherInfo } from './info.js';
+import { readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
+
+/** DaemonOptions configure `wire up`. */
+export interface DaemonOptions {
+  home: string;
+  /** override the coordinator's sync interval, in ms */
+  intervalMs?: number;
+  signal?: AbortSignal;
+}
+
+/** desiredPeers turns the coordinator's peer list into WireGuard peer settings. */
+export function desiredPeers(reply: SyncReply): Map<string, PeerConfig> {
+  const out = new Map<string, PeerConfig>();
+  for (const p of reply.peers) out.set(p.publicKey, { publicKey: p.publicKey, allowedIps: [`${p.meshIp}/32`], endpoint: p.endpoint, keepalive: p.keepalive });
+  return out;
+}
+
+/**
+ * runNode is `wire up` after joining: it brings up the interface with the key from the vault, applies
+ * the last known peers at once (so the mesh works while the coordinator is away), then syncs with the
+ * coordinator every interval and applies what changed as a diff, never tearing the interface down.
+ * If wireguard-go dies, the interface is brought back and every peer re-applied. Removed from the mesh,
+ * it drops every peer and stops. It returns when `signal` aborts, after taking the interface down.
+ */
+export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed'> {
+  const log = logger('wire-up');
+  const paths = wirePaths(opts.home);
+  const state = readNodeState(paths.node);
+  const vault = await openVault({ home: opts.home });
+  const privateKey = await vault.getString('wire/private-key');
+  const credential = await vault.getString('wire/credential');
+  await vault.close();
+
+  const iface = new WgInterface(state.iface);
+  const bringUp = (): Promise<void> => iface.up({ name: state.iface, address: `${state.meshIp}/${MESH_PREFIX}`, privateKey, listenPort: state.listenPort });
+  await bringUp();
+  writeFileSync(paths.upPid, `${process.pid}\n`, { mode: 0o600 });
+  log.info({ iface: state.iface, backend: iface.backend, meshIp: state.meshIp, name: state.name }, 'interface up');
+
+  let applied = new Map<string, PeerConfig>();
+  let current: SyncReply | undefined = readCachedPeers(paths.peers)?.reply;
+  const apply = async (): Promise<void> => {
+    if (!current) return;
+    const next = desiredPeers(current);
+    const changes = diffPeers(applied, next, (await showInterface(state.iface)).peers);
+    await applyPeers(state.iface, changes);
+    if (changes.length) log.info({ changes: changes.map((c) => (c.op === 'remove' ? `-${c.publicKey.slice(0, 8)}` : `+${c.peer.allowedIps[0]} ${c.setEndpoint ? c.peer.endpoint : ''}`.trim())) }, 'peers applied');
+    applied = next;
+  };
+  await apply();
+
+  let stopped = false;
+  opts.signal?.addEventListener('abort', () => (stopped = true), { once: true });
+  void (async () => {
+    for (;;) {
+      await Promise.race([iface.exited, new Promise((r) => opts.signal?.addEventListener('abort', r, { once: true }))]);
+      if (stopped) return;
+      log.warn({ iface: state.iface }, 'wireguard-go exited; bringing the interface back');
+      try {
+        await bringUp();
+        applied = new Map();
+        await apply();
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'could not bring the interface back; retrying');
+        await sleep(1000);
+      }
+    }
+  })();
+
+  let outcome: 'stopped' | 'removed' = 'stopped';
+  try {
+    while (!stopped) {
+      try {
+        const info = await gatherInfo(state.coordinator.host, state.coordinator.probePort, state.listenPort);
+        current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', info, credential);
+        writeCachedPeers(paths.peers, current);
+        await apply();
+      } catch (err) {
+        if (isWireError(err, 'WIRE_REMOVED')) {
+          log.warn('this node was removed from the mesh; dropping every peer');
+          current = { ...current!, peers: [] };
+          await apply();
+          outcome = 'removed';
+          break;
+        }
+        log.warn({ err: (err as Error).message }, 'sync failed; keeping the peers we have');
+      }
+      const interval = opts.intervalMs ?? current?.syncIntervalMs ?? 30_000;
+      await sleep(interval, undefined, { signal: opts.signal }).catch(() => undefined);
+    }
+  } finally {
+    stopped = true;
+    await iface.down().catch(() => undefined);
+    rmSync(paths.upPid, { force: true });
+    log.info({ iface: state.iface, outcome }, 'interface down');
+  }
+  return outcome;
+}

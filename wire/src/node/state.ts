@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@meshpop/vault';
+import { WireError } from '../errors.js';
+import { PeerView } from '../coordinator/peers.js';
+import { SyncReply } from '../coordinator/api.js';
+import { CoordinatorAddress } from './client.js';
+
+/** NodeState is what a joined node remembers of itself (no secrets: those are in its vault). */
+export interface NodeState {
+  id: string;
+  name: string;
+  meshIp: string;
+  coordinator: CoordinatorAddress & { host: string; probePort: number };
+  iface: string;
+  listenPort: number;
+  joined: string;
+}
+
+/** readNodeState returns this node's identity, or throws WIRE_NOT_JOINED. */
+export function readNodeState(file: string): NodeState {
+  if (!existsSync(file)) throw new WireError('WIRE_NOT_JOINED', 'this machine has not joined a mesh: run `wire up --join TOKEN` with a token from `wire token create`.');
+  return JSON.parse(readFileSync(file, 'utf8')) as NodeState;
+}
+
+export function writeNodeState(file: string, s: NodeState): void {
+  writeFileAtomic(file, Buffer.from(JSON.stringify(s, null, 2) + '\n'));
+}
+
+/** CachedPeers is the last peer list a node got, kept so the mesh works while the coordinator is away. */
+export interface CachedPeers {
+  fetched: string;
+  reply: SyncReply;
+}
+
+export function readCachedPeers(file: string): CachedPeers | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as CachedPeers;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeCachedPeers(file: string, reply: SyncReply): void {
+  writeFileAtomic(file, Buffer.from(JSON.stringify({ fetched: new Date().toISOString(), reply } satisfies CachedPeers) + '\n'));
+}
+
+/** peerByName finds a peer (or the coordinator) by name or mesh IP in a peer list. */
+export function peerByName(peers: PeerView[], name: string): PeerView | undefined {
+  return peers.find((p) => p.name === name || p.meshIp === name);
+}

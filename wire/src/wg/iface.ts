@@ -1,0 +1,96 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { WireError } from '../errors.js';
+import { missingTool, run } from './run.js';
+
+/** InterfaceOptions describe a WireGuard interface to bring up. */
+export interface InterfaceOptions {
+  name: string;
+  /** the mesh address with its prefix, e.g. 10.99.0.5/16 */
+  address: string;
+  privateKey: string;
+  listenPort: number;
+}
+
+/** Backend is how an interface is implemented: the kernel module, or wireguard-go in userspace. */
+export type Backend = 'kernel' | 'wireguard-go';
+
+/** interfaceExists tells whether a network interface of this name exists here. */
+export async function interfaceExists(name: string): Promise<boolean> {
+  try {
+    await run('ip', ['link', 'show', 'dev', name]);
+    return true;
+  } catch (err) {
+    if (err instanceof WireError && err.code === 'WIRE_MISSING_TOOL') throw err;
+    return false;
+  }
+}
+
+/**
+ * WgInterface is a WireGuard interface this process brought up. With wireguard-go it keeps the
+ * daemon as a child in the foreground, so that its death is noticed (`exited`) and can be repaired.
+ */
+export class WgInterface {
+  readonly name: string;
+  backend: Backend = 'kernel';
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> | undefined;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  /** exited resolves when the wireguard-go daemon ends (never for a kernel interface). */
+  get exited(): Promise<void> {
+    return this.#exited ?? new Promise(() => {});
+  }
+
+  /** up creates the interface (kernel first, else wireguard-go), sets its key, port and address, and raises it. */
+  async up(opts: InterfaceOptions): Promise<void> {
+    if (!(await interfaceExists(this.name))) await this.#create();
+    await run('wg', ['set', this.name, 'private-key', '/dev/stdin', 'listen-port', String(opts.listenPort)], { input: opts.privateKey + '\n' });
+    await run('ip', ['address', 'replace', opts.address, 'dev', this.name]);
+    await run('ip', ['link', 'set', 'dev', this.name, 'mtu', '1420', 'up']);
+  }
+
+  async #create(): Promise<void> {
+    try {
+      await run('ip', ['link', 'add', 'dev', this.name, 'type', 'wireguard']);
+      this.backend = 'kernel';
+      return;
+    } catch (err) {
+      if (err instanceof WireError && err.code === 'WIRE_MISSING_TOOL') throw err;
+      // No WireGuard in this kernel: run it in userspace.
+    }
+    this.backend = 'wireguard-go';
+    const child = spawn('wireguard-go', ['-f', this.name], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    const failed = new Promise<never>((_, reject) => {
+      child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool('wireguard-go') : err));
+      child.once('exit', (code) => reject(new WireError('WIRE_COMMAND_FAILED', `wireguard-go ${this.name} exited (${code}) while starting: ${stderr.trim().slice(-500)}`)));
+    });
+    failed.catch(() => {});
+    this.#child = child;
+    this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const ready = (async () => {
+      for (let i = 0; i < 200; i++) {
+        if (existsSync(`/var/run/wireguard/${this.name}.sock`) && (await interfaceExists(this.name))) return;
+        await sleep(25);
+      }
+      throw new WireError('WIRE_COMMAND_FAILED', `wireguard-go ${this.name} did not create its interface within 5 s`);
+    })();
+    await Promise.race([ready, failed]);
+  }
+
+  /** down deletes the interface (wireguard-go ends with it). */
+  async down(): Promise<void> {
+    if (await interfaceExists(this.name)) await run('ip', ['link', 'del', 'dev', this.name]);
+    const child = this.#child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      await Promise.race([this.exited, sleep(2000)]);
+    }
+  }
+}
