@@ -72,6 +72,10 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   const publicKey = await pubOf(privateKey);
   const tls = await ensureTls(paths.tlsCert, paths.tlsKey, [opts.endpoint]);
   const registry = new Registry(paths.registry);
+  const url = `https://${opts.endpoint}:${apiPort}`;
+  const coordinatorView = () => ({ publicKey, endpoint: `${opts.endpoint}:${wgPort}` });
+  // What `wire token create` and `wire config` (other processes on this machine) need to know.
+  for (const [k, v] of Object.entries({ url, fingerprint: tls.fingerprint, probe_port: String(probePort), endpoint: coordinatorView().endpoint, public_key: publicKey, iface: ifaceName })) registry.setMeta(k, v);
 
   const iface = new WgInterface(ifaceName);
   const bringUp = async (): Promise<void> => {
@@ -81,7 +85,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   await bringUp();
   if (opts.relay) await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
 
-  const coordinatorView = () => ({ publicKey, endpoint: `${opts.endpoint}:${wgPort}` });
   let applied = new Map<string, PeerConfig>();
   let lastVersion = -1;
   let syncing = false;
@@ -147,9 +150,6 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
     }
   })();
 
-  const url = `https://${opts.endpoint}:${apiPort}`;
-  // What `wire token create` and `wire config` (other processes on this machine) need to know.
-  for (const [k, v] of Object.entries({ url, fingerprint: tls.fingerprint, probe_port: String(probePort), endpoint: coordinatorView().endpoint, public_key: publicKey, iface: ifaceName })) registry.setMeta(k, v);
   log.info({ url, fingerprint: tls.fingerprint, probePort, wgPort }, 'coordinator serving');
   return {
     url,

@@ -1,5 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WireError } from '../errors.js';
 import { missingTool, run } from './run.js';
@@ -15,6 +17,22 @@ export interface InterfaceOptions {
 
 /** Backend is how an interface is implemented: the kernel module, or wireguard-go in userspace. */
 export type Backend = 'kernel' | 'wireguard-go';
+
+/**
+ * withKeyFile hands `wg set` the private key as a file, which it insists on (it cannot read a key from
+ * the socket Node gives a child as stdin): a 0600 file in a fresh 0700 folder in RAM (/dev/shm where
+ * there is one), removed as soon as `wg` has read it.
+ */
+async function withKeyFile<T>(privateKey: string, fn: (file: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'wire-key-'));
+  try {
+    const file = join(dir, 'private.key');
+    writeFileSync(file, privateKey + '\n', { mode: 0o600 });
+    return await fn(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** interfaceExists tells whether a network interface of this name exists here. */
 export async function interfaceExists(name: string): Promise<boolean> {
@@ -49,7 +67,7 @@ export class WgInterface {
   /** up creates the interface (kernel first, else wireguard-go), sets its key, port and address, and raises it. */
   async up(opts: InterfaceOptions): Promise<void> {
     if (!(await interfaceExists(this.name))) await this.#create();
-    await run('wg', ['set', this.name, 'private-key', '/dev/stdin', 'listen-port', String(opts.listenPort)], { input: opts.privateKey + '\n' });
+    await withKeyFile(opts.privateKey, (file) => run('wg', ['set', this.name, 'private-key', file, 'listen-port', String(opts.listenPort)]));
     await run('ip', ['address', 'replace', opts.address, 'dev', this.name]);
     await run('ip', ['link', 'set', 'dev', this.name, 'mtu', '1420', 'up']);
   }

@@ -1,0 +1,197 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The lab: real hosts on this machine. Each host is a network namespace with its own veth link to a
+ * switch (a bridge in a namespace of its own), its own $MESHPOP_HOME and vault, and real `wire`
+ * processes; WireGuard runs as wireguard-go (or the kernel's, where there is one). Every name carries a
+ * per-run prefix, and destroy() removes everything the lab made, also after a failure.
+ */
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const WIRE_BIN = join(ROOT, 'wire', 'bin', 'run.js');
+export const SV_BIN = join(ROOT, 'vault', 'bin', 'run.js');
+
+/** Result is how a command in a host ended. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Host is one machine of the lab. */
+export interface Host {
+  name: string;
+  ns: string;
+  /** its address on its LAN */
+  ip: string;
+  home: string;
+  /** the WireGuard interface name it uses (distinct across hosts: wireguard-go's sockets share /var/run/wireguard) */
+  iface: string;
+  env: Record<string, string>;
+}
+
+function sh(cmd: string, args: string[], opts: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdin.on('error', () => {}); // a command that never reads its stdin
+    child.stdin.end(opts.input ?? '');
+    const timer = opts.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs) : undefined;
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
+    });
+  });
+}
+
+async function must(cmd: string, args: string[]): Promise<string> {
+  const r = await sh(cmd, args);
+  if (r.code !== 0) throw new Error(`lab: ${cmd} ${args.join(' ')} failed (${r.code}): ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/** waitFor polls `check` until it returns a truthy value, or fails with `what` after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`lab: timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+/** Lab is a set of hosts and switches that exist until destroy(). */
+export class Lab {
+  readonly prefix = `mp${randomBytes(2).toString('hex')}`;
+  readonly hosts = new Map<string, Host>();
+  readonly #namespaces: string[] = [];
+  readonly #procs = new Map<ChildProcess, string>();
+  readonly #root = mkdtempSync(join(tmpdir(), 'meshpop-lab-'));
+  #hostCount = 0;
+
+  /** addSwitch makes a LAN segment: a bridge in a namespace of its own. */
+  async addSwitch(name: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    await must('ip', ['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    await must('ip', ['-n', ns, 'link', 'add', 'br0', 'type', 'bridge']);
+    await must('ip', ['-n', ns, 'link', 'set', 'br0', 'up']);
+    return ns;
+  }
+
+  /** addHost makes a host on a switch with `ip` (a /24), with its own home and an initialized vault. */
+  async addHost(name: string, switchNs: string, ip: string, gateway?: string): Promise<Host> {
+    const ns = `${this.prefix}-${name}`;
+    const index = this.#hostCount++;
+    await must('ip', ['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    const port = `p${index}${name}`.slice(0, 15);
+    await must('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', port, 'netns', switchNs]);
+    await must('ip', ['-n', switchNs, 'link', 'set', port, 'master', 'br0', 'up']);
+    await must('ip', ['-n', ns, 'address', 'add', `${ip}/24`, 'dev', 'eth0']);
+    await must('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    await must('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    if (gateway) await must('ip', ['-n', ns, 'route', 'add', 'default', 'via', gateway]);
+    const home = join(this.#root, name);
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, 'vault-password'), `lab password of ${name}\n`, { mode: 0o600 });
+    const host: Host = {
+      name,
+      ns,
+      ip,
+      home,
+      iface: `${this.prefix}w${index}`,
+      env: { MESHPOP_HOME: home, SV_PASSWORD_FILE: join(home, 'vault-password'), WIRE_LOG_LEVEL: 'info' },
+    };
+    this.hosts.set(name, host);
+    const init = await sh(process.execPath, [SV_BIN, 'init', '--shares', '0', '--kdf-memory', '64', '--kdf-iterations', '1', '--kdf-parallelism', '1'], { env: host.env });
+    if (init.code !== 0) throw new Error(`lab: sv init on ${name} failed: ${init.stderr}`);
+    return host;
+  }
+
+  host(name: string): Host {
+    const h = this.hosts.get(name);
+    if (!h) throw new Error(`lab: no host ${name}`);
+    return h;
+  }
+
+  /** exec runs a command inside a host and waits for it. */
+  exec(host: Host, cmd: string, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+    return sh('ip', ['netns', 'exec', host.ns, cmd, ...args], { env: host.env, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
+  }
+
+  /** wire runs the `wire` CLI inside a host and waits for it. */
+  wire(host: Host, args: string[]): Promise<Result> {
+    return this.exec(host, process.execPath, [WIRE_BIN, ...args]);
+  }
+
+  /** start runs a long-lived command inside a host (its output goes to a log in its home); stop() ends it. */
+  start(host: Host, cmd: string, args: string[], label: string): ChildProcess {
+    const logDir = join(host.home, 'logs');
+    mkdirSync(logDir, { recursive: true });
+    const fd = openSync(join(logDir, `${label}.log`), 'a');
+    const child = spawn('ip', ['netns', 'exec', host.ns, cmd, ...args], { env: { ...process.env, ...host.env }, stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    this.#procs.set(child, `${host.name}/${label}`);
+    child.on('exit', () => this.#procs.delete(child));
+    return child;
+  }
+
+  /** startWire runs `wire ARGS` as a long-lived process in a host. */
+  startWire(host: Host, args: string[], label: string): ChildProcess {
+    return this.start(host, process.execPath, [WIRE_BIN, ...args], label);
+  }
+
+  /** stop ends a process the lab started (SIGTERM, then SIGKILL after `graceMs`) and waits for it. */
+  async stop(child: ChildProcess, graceMs = 5000): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await done;
+    clearTimeout(timer);
+  }
+
+  /** log returns what a long-lived process of a host has written. */
+  log(host: Host, label: string): string {
+    try {
+      return readFileSync(join(host.home, 'logs', `${label}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** destroy stops every process, deletes every namespace, interface and socket, and removes every home. */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.#procs.keys()].map((c) => this.stop(c, 2000)));
+    for (const ns of this.#namespaces) {
+      // Anything still running in one of our namespaces was started by this lab: end it.
+      const pids = (await sh('ip', ['netns', 'pids', ns])).stdout.split('\n').filter(Boolean).map(Number);
+      for (const pid of pids) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+    for (const h of this.hosts.values()) await sh('ip', ['-n', h.ns, 'link', 'del', h.iface]);
+    for (const ns of [...this.#namespaces].reverse()) await sh('ip', ['netns', 'del', ns]);
+    try {
+      for (const f of readdirSync('/var/run/wireguard')) if (f.startsWith(this.prefix)) rmSync(join('/var/run/wireguard', f), { force: true });
+    } catch { /* no folder */ }
+    rmSync(this.#root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,83 @@
+import { Host, Lab, Result, waitFor } from './lab.js';
+
+/**
+ * Named topologies, each a running mesh: the coordinator (`hub`) serving, every node joined and up.
+ * Tests read topology -> act -> expect:  const mesh = await lan(3); ...; await mesh.lab.destroy();
+ */
+
+/** Mesh is a lab whose wire mesh is up. */
+export interface Mesh {
+  lab: Lab;
+  hub: Host;
+  nodes: Host[];
+  /** meshIp of every host by name (the hub is 10.99.0.1) */
+  ips: Map<string, string>;
+}
+
+/** SYNC_S is how often the lab's nodes sync: short, so tests see changes quickly. */
+export const SYNC_S = 2;
+
+/** serveHub starts `wire serve` on the hub and waits until its API answers a token request. */
+export async function serveHub(lab: Lab, hub: Host): Promise<void> {
+  lab.startWire(hub, ['serve', '--endpoint', hub.ip, '--interface', hub.iface, '--sync-interval', String(SYNC_S), '--relay'], 'serve');
+  await waitFor('the coordinator to serve', async () => {
+    const r = await lab.wire(hub, ['status', '--json']);
+    return r.code === 0 && (JSON.parse(r.stdout) as { up: boolean }).up;
+  }, 30_000, 500);
+}
+
+/** tokenFor makes a join token on the hub for `name`. */
+export async function tokenFor(lab: Lab, hub: Host, name: string, ttl = '10m'): Promise<string> {
+  const r = await lab.wire(hub, ['token', 'create', name, '--ttl', ttl, '--json']);
+  if (r.code !== 0) throw new Error(`token create ${name} failed: ${r.stderr}${r.stdout}`);
+  return (JSON.parse(r.stdout) as { token: string }).token;
+}
+
+/** joinNode runs `wire up --join` on a node and waits until it has joined (node.json and interface up). */
+export async function joinNode(lab: Lab, hub: Host, node: Host): Promise<string> {
+  const token = await tokenFor(lab, hub, node.name);
+  lab.startWire(node, ['up', '--join', token, '--interface', node.iface], 'up');
+  const status = await waitFor(`${node.name} to join`, async () => {
+    const r = await lab.wire(node, ['status', '--json']);
+    if (r.code !== 0) return undefined;
+    const s = JSON.parse(r.stdout) as { up: boolean; meshIp: string };
+    return s.up ? s : undefined;
+  }, 30_000, 500).catch((err: Error) => {
+    throw new Error(`${err.message}\n--- ${node.name} wire up log:\n${lab.log(node, 'up')}\n--- hub serve log:\n${lab.log(hub, 'serve')}`);
+  });
+  return status.meshIp;
+}
+
+/** lan makes `n` nodes and a hub on one LAN (192.168.77.0/24), all joined to one mesh. */
+export async function lan(n: number): Promise<Mesh> {
+  const lab = new Lab();
+  try {
+    const sw = await lab.addSwitch('lan');
+    const hub = await lab.addHost('hub', sw, '192.168.77.10');
+    const nodes: Host[] = [];
+    for (let i = 1; i <= n; i++) nodes.push(await lab.addHost(`n${i}`, sw, `192.168.77.${10 + i}`));
+    await serveHub(lab, hub);
+    const ips = new Map<string, string>([['hub', '10.99.0.1']]);
+    for (const node of nodes) ips.set(node.name, await joinNode(lab, hub, node));
+    return { lab, hub, nodes, ips };
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
+}
+
+/**
+ * tcpEcho checks that `from` reaches `toIp:port` over TCP: it sends a line to an echo server (which
+ * must be running on the target) and returns what came back.
+ */
+export async function tcpEcho(lab: Lab, from: Host, toIp: string, port = 7000, timeoutMs = 5000): Promise<Result> {
+  const script = `const s=require('net').connect({host:${JSON.stringify(toIp)},port:${port},timeout:${timeoutMs}},()=>s.end('ping from ${from.name}\\n'));` +
+    `let d='';s.on('data',c=>d+=c);s.on('end',()=>{process.stdout.write(d);process.exit(0)});` +
+    `s.on('timeout',()=>{console.error('timeout');process.exit(2)});s.on('error',e=>{console.error(e.code);process.exit(1)})`;
+  return lab.exec(from, process.execPath, ['-e', script], { timeoutMs: timeoutMs + 5000 });
+}
+
+/** startEcho starts a TCP echo server on `host`, listening on its mesh address. */
+export function startEcho(lab: Lab, host: Host, ip: string, port = 7000): void {
+  lab.start(host, process.execPath, ['-e', `require('net').createServer(s=>s.pipe(s)).listen(${port},${JSON.stringify(ip)})`], `echo-${port}`);
+}
