@@ -158,6 +158,11 @@ export class Lab {
     return this.start(host, process.execPath, [WIRE_BIN, ...args], label);
   }
 
+  /** processes returns the running long-lived processes of a host with this label. */
+  processes(host: Host, label: string): ChildProcess[] {
+    return [...this.#procs].filter(([c, l]) => l === `${host.name}/${label}` && c.exitCode === null && c.signalCode === null).map(([c]) => c);
+  }
+
   /** stop ends a process the lab started (SIGTERM, then SIGKILL after `graceMs`) and waits for it. */
   async stop(child: ChildProcess, graceMs = 5000): Promise<void> {
     if (child.exitCode !== null || child.signalCode !== null) return;

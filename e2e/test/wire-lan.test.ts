@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mesh, lan, startEcho, tcpEcho } from '../src/index.js';
+import { readFileSync } from 'node:fs';
+import { Host, Mesh, SYNC_S, lan, serveHub, startEcho, tcpEcho, tokenFor, waitFor } from '../src/index.js';
+import { decodeToken, encodeToken } from '../../wire/src/token.js';
 
 // The lab needs root (network namespaces); CI runs as root.
 const isRoot = process.getuid?.() === 0;
@@ -32,4 +34,94 @@ describe.skipIf(!isRoot)('wire: a LAN mesh of a hub and 2 nodes', () => {
       }
     }
   }, 120_000);
+
+  it('refuses reused, expired, forged and wrong-name tokens, and a coordinator with another certificate', async () => {
+    const { lab, hub } = mesh;
+    const guest: Host = await lab.addHost('guest', `${lab.prefix}-lan`, '192.168.77.50');
+    const tryJoin = async (token: string, extra: string[] = []) => {
+      const r = await lab.wire(guest, ['up', '--join', token, '--interface', guest.iface, ...extra, '--json']);
+      return { code: r.code, error: r.stdout ? (JSON.parse(r.stdout) as { error?: { code: string; message: string } }).error : undefined, stderr: r.stderr };
+    };
+    const first = await tokenFor(lab, hub, 'guest');
+    const wrongName = await tryJoin(first, ['--name', 'not-guest']);
+    expect(wrongName).toMatchObject({ code: 5, error: { code: 'WIRE_TOKEN_NAME' } });
+    const forged = encodeToken({ ...decodeToken(first), secret: 'A'.repeat(32) });
+    expect(await tryJoin(forged)).toMatchObject({ code: 5, error: { code: 'WIRE_BAD_TOKEN' } });
+    const otherCert = encodeToken({ ...decodeToken(first), fingerprint: decodeToken(first).fingerprint.replace(/^../, '00') });
+    const mismatch = await tryJoin(otherCert);
+    expect(mismatch).toMatchObject({ code: 6, error: { code: 'WIRE_CERT_MISMATCH' } });
+    expect(mismatch.error!.message).toContain('Nothing was sent');
+    const expiring = await tokenFor(lab, hub, 'guest', '1s');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await tryJoin(expiring)).toMatchObject({ code: 5, error: { code: 'WIRE_TOKEN_EXPIRED' } });
+    expect(await tryJoin('wire1_garbage')).toMatchObject({ code: 5, error: { code: 'WIRE_BAD_TOKEN' } });
+
+    // The good token joins once; its second use is refused.
+    const child = lab.startWire(guest, ['up', '--join', first, '--interface', guest.iface], 'up');
+    await waitFor('guest to join', async () => (await lab.wire(guest, ['status'])).code === 0, 30_000, 500);
+    await lab.stop(child);
+    const other: Host = await lab.addHost('other', `${lab.prefix}-lan`, '192.168.77.51');
+    const reused = await lab.wire(other, ['up', '--join', first, '--name', 'guest', '--interface', other.iface, '--json']);
+    expect(reused.code).toBe(5);
+    expect(JSON.parse(reused.stdout).error.code).toBe('WIRE_TOKEN_USED');
+  }, 120_000);
+
+  it('brings the interface back when wireguard-go is killed', async () => {
+    const { lab } = mesh;
+    const n1 = mesh.nodes[0]!;
+    const pids = (await lab.exec(n1, 'ip', ['netns', 'pids', n1.ns])).stdout.split('\n').filter(Boolean).map(Number);
+    const wgPid = pids.find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]!.endsWith('wireguard-go');
+      } catch {
+        return false;
+      }
+    });
+    expect(wgPid, 'wireguard-go of n1').toBeDefined();
+    process.kill(wgPid!, 'SIGKILL');
+    await waitFor('n1 to reach n2 again', async () => (await tcpEcho(lab, n1, mesh.ips.get('n2')!, 7000, 2000)).code === 0, 30_000, 500);
+    expect(lab.log(n1, 'up')).toContain('wireguard-go exited; bringing the interface back');
+  }, 60_000);
+
+  it('keeps carrying traffic while the coordinator is stopped, and loses nothing when it restarts', async () => {
+    const { lab, hub } = mesh;
+    const [n1, n2] = mesh.nodes as [Host, Host];
+    const serve = lab.processes(hub, 'serve');
+    expect(serve).toHaveLength(1);
+    await lab.stop(serve[0]!);
+    // The hub's interface went with it; the nodes keep their peers.
+    await new Promise((r) => setTimeout(r, SYNC_S * 1000 * 2));
+    expect((await tcpEcho(lab, n1, mesh.ips.get('n2')!)).code).toBe(0);
+    expect((await tcpEcho(lab, n2, mesh.ips.get('n1')!)).code).toBe(0);
+    expect(lab.log(n1, 'up')).toContain('sync failed; keeping the peers we have');
+
+    await serveHub(lab, hub);
+    const peers = JSON.parse((await lab.wire(hub, ['peers', '--json'])).stdout) as { name: string; meshIp: string }[];
+    for (const n of mesh.nodes) expect(peers.find((p) => p.name === n.name)?.meshIp).toBe(mesh.ips.get(n.name));
+    startEcho(lab, hub, '10.99.0.1', 7001);
+    await waitFor('n1 to reach the restarted hub', async () => (await tcpEcho(lab, n1, '10.99.0.1', 7001, 2000)).code === 0, 30_000, 500);
+  }, 90_000);
+
+  it('wire remove: the removed node can no longer reach anyone, and its peers drop it', async () => {
+    const { lab, hub } = mesh;
+    const [n1, n2] = mesh.nodes as [Host, Host];
+    const n2Key = JSON.parse((await lab.wire(hub, ['status', '--json'])).stdout).peers.find((p: { name: string }) => p.name === 'n2').publicKey as string;
+    const r = await lab.wire(hub, ['remove', 'n2', '--json']);
+    expect(JSON.parse(r.stdout)).toEqual({ removed: 'n2', meshIp: mesh.ips.get('n2') });
+    await waitFor('n1 to drop n2', async () => !(await lab.exec(n1, 'wg', ['show', n1.iface, 'peers'])).stdout.includes(n2Key), SYNC_S * 1000 * 3, 250);
+    await waitFor('n2 to stop', async () => lab.processes(n2, 'up').length === 0, 20_000, 250);
+    expect(lab.log(n2, 'up')).toContain('removed from the mesh');
+    expect((await tcpEcho(lab, n2, mesh.ips.get('n1')!, 7000, 2000)).code).not.toBe(0);
+    expect((await tcpEcho(lab, n2, '10.99.0.1', 7001, 2000)).code).not.toBe(0);
+    expect((await tcpEcho(lab, n1, '10.99.0.1', 7001)).code).toBe(0);
+    // Its address is never given out again.
+    const again = await tokenFor(lab, hub, 'n3');
+    const n3: Host = await lab.addHost('n3', `${lab.prefix}-lan`, '192.168.77.60');
+    lab.startWire(n3, ['up', '--join', again, '--interface', n3.iface], 'up');
+    const s = await waitFor('n3 to join', async () => {
+      const st = await lab.wire(n3, ['status', '--json']);
+      return st.code === 0 ? (JSON.parse(st.stdout) as { meshIp: string }) : undefined;
+    }, 30_000, 500);
+    expect([...mesh.ips.values()]).not.toContain(s.meshIp);
+  }, 90_000);
 });
