@@ -1,50 +1,44 @@
-// demo.mjs: the README's main job. Until the lab exists (wire, vssh), it is a tour of the vault: a real
-// vault in a throwaway $MESHPOP_HOME, with default Argon2id parameters, driven through the built `sv`.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// demo.mjs: the README's main job. A local lab mesh: a coordinator (hub) and two nodes, each a network
+// namespace on this machine with its own vault, joined by real WireGuard; then the fleet commands
+// that exist so far run against it, and everything is taken down again.
+import { SYNC_S, lan, startEcho, tcpEcho } from '../e2e/dist/index.js';
 
-const SV = fileURLToPath(new URL('../vault/bin/run.js', import.meta.url));
-const home = mkdtempSync(join(tmpdir(), 'meshpop-demo-'));
-const pwFile = join(home, 'password');
-writeFileSync(pwFile, 'demo password\n', { mode: 0o600 });
-const withPassword = { MESHPOP_HOME: home, SV_PASSWORD_FILE: pwFile };
-const noPassword = { MESHPOP_HOME: home };
-
-function sv(args, env, input) {
-  const shown = input === undefined ? '' : `printf '%s' '${input}' | `;
-  console.log(`\n$ ${shown}sv ${args.join(' ')}${env === noPassword ? '        # no password: the agent answers' : ''}`);
-  const started = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, [SV, ...args], { env: { ...process.env, ...env }, input: input ?? '', encoding: 'utf8' });
-  const ms = Number(process.hrtime.bigint() - started) / 1e6;
-  process.stdout.write(r.stdout);
-  process.stderr.write(r.stderr);
-  if (r.status !== 0) throw new Error(`sv ${args[0]} exited with ${r.status}`);
-  return ms;
+if (process.getuid?.() !== 0) {
+  console.error('demo: the lab builds network namespaces and WireGuard interfaces, which needs root (sudo npm start).');
+  process.exit(1);
 }
 
+const show = async (lab, host, args, bin = 'wire') => {
+  console.log(`\n[${host.name}]$ ${bin} ${args.join(' ')}`);
+  const r = bin === 'wire' ? await lab.wire(host, args) : await lab.exec(host, process.execPath, [new URL('../vault/bin/run.js', import.meta.url).pathname, ...args]);
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  if (r.code !== 0) throw new Error(`${bin} ${args[0]} on ${host.name} exited with ${r.code}`);
+};
+
+console.log('MeshPOP lab: a hub and two nodes in network namespaces, joined by WireGuard (wire serve, wire token create, wire up --join) ...');
+const started = Date.now();
+const mesh = await lan(2);
 let failed = false;
 try {
-  console.log(`MeshPOP vault tour, in ${home}`);
-  sv(['init', '--shares', '5', '--threshold', '3'], withPassword);
-  sv(['set', 'demo/api-token', '--tag', 'demo'], withPassword, 'tok-4f9c2e71');
-  sv(['set', 'vssh/master', '--tag', 'mesh'], withPassword, 'b7e1c0de-not-a-real-key');
-  const unlockMs = sv(['unlock', '--timeout', '5m'], withPassword);
-  const getMs = sv(['get', 'demo/api-token'], noPassword);
-  console.log(`\n(unlock took ${unlockMs.toFixed(0)} ms with Argon2id m=64 MiB t=3 p=4; get through the agent ${getMs.toFixed(0)} ms as a whole process)`);
-  sv(['list'], noPassword);
-  sv(['exec', '--', 'sh', '-c', 'echo "the child sees DEMO_API_TOKEN=$DEMO_API_TOKEN"'], noPassword);
-  sv(['verify'], noPassword);
-  sv(['audit', '--limit', '20'], noPassword);
-  sv(['status'], noPassword);
+  const { lab, hub, nodes } = mesh;
+  const [n1, n2] = nodes;
+  console.log(`Mesh up in ${((Date.now() - started) / 1000).toFixed(1)} s: ${[...mesh.ips].map(([n, ip]) => `${n}=${ip}`).join(' ')} (nodes sync every ${SYNC_S} s)`);
+  await show(lab, hub, ['peers']);
+  await show(lab, n1, ['ping', 'n2', '--count', '2']);
+  startEcho(lab, n2, mesh.ips.get('n2'));
+  await new Promise((r) => setTimeout(r, 300));
+  const echo = await tcpEcho(lab, n1, mesh.ips.get('n2'));
+  console.log(`\n[n1] TCP to n2 (${mesh.ips.get('n2')}:7000) over the tunnel: ${echo.code === 0 ? `echoed "${echo.stdout.trim()}"` : `FAILED ${echo.stderr}`}`);
+  if (echo.code !== 0) throw new Error('TCP over the mesh failed');
+  await show(lab, n1, ['status']);
+  await show(lab, hub, ['config', 'n1']);
+  await show(lab, n1, ['list'], 'sv');
 } catch (err) {
   failed = true;
   console.error(`\ndemo failed: ${err.message}`);
 } finally {
-  spawnSync(process.execPath, [SV, 'lock'], { env: { ...process.env, ...noPassword }, stdio: 'ignore' });
-  rmSync(home, { recursive: true, force: true });
-  console.log('\nLocked and removed the demo vault.');
+  await mesh.lab.destroy();
+  console.log('\nTaken down: every namespace, interface, process and home the lab made is gone.');
 }
 process.exit(failed ? 1 : 0);
