@@ -125,6 +125,55 @@ export class Lab {
     return host;
   }
 
+  /**
+   * addRouter makes a NAT router between a WAN switch and a LAN switch: IPv4 forwarding and nftables
+   * masquerade on its WAN side, as a home router does. Hosts on the LAN use `lanIp` as their gateway.
+   */
+  async addRouter(name: string, wanNs: string, wanIp: string, lanNs: string, lanIp: string): Promise<string> {
+    const ns = `${this.prefix}-${name}`;
+    await must('ip', ['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    for (const [dev, sw, ip] of [['wan0', wanNs, wanIp], ['lan0', lanNs, lanIp]] as const) {
+      const port = `p${this.#hostCount++}${name}${dev[0]}`.slice(0, 15);
+      await must('ip', ['-n', ns, 'link', 'add', dev, 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+      await must('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0', 'up']);
+      await must('ip', ['-n', ns, 'address', 'add', `${ip}/24`, 'dev', dev]);
+      await must('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+    await must('ip', ['netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    await this.nft(ns, ['table ip nat {', '  chain post {', '    type nat hook postrouting priority 100;', '    oifname "wan0" masquerade', '  }', '}'].join('\n'));
+    return ns;
+  }
+
+  /** nft loads an nftables ruleset into a namespace. */
+  async nft(ns: string, ruleset: string): Promise<void> {
+    const r = await sh('ip', ['netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset });
+    if (r.code !== 0) throw new Error(`lab: nft in ${ns} failed: ${r.stderr.trim()}`);
+  }
+
+  /** blockUdp drops every UDP packet between a host and an address, both ways (a firewall between them). */
+  async blockUdp(host: Host, peerIp: string): Promise<void> {
+    await this.nft(host.ns, [
+      'table inet labblock {',
+      '  chain in {',
+      '    type filter hook input priority 0;',
+      `    ip saddr ${peerIp} meta l4proto udp drop`,
+      '  }',
+      '  chain out {',
+      '    type filter hook output priority 0;',
+      `    ip daddr ${peerIp} meta l4proto udp drop`,
+      '  }',
+      '}',
+    ].join('\n'));
+  }
+
+  /** moveAddress gives a host a new LAN address in place of its old one (as a DHCP renumbering would). */
+  async moveAddress(host: Host, newIp: string): Promise<void> {
+    await must('ip', ['-n', host.ns, 'address', 'add', `${newIp}/24`, 'dev', 'eth0']);
+    await must('ip', ['-n', host.ns, 'address', 'del', `${host.ip}/24`, 'dev', 'eth0']);
+    host.ip = newIp;
+  }
+
   host(name: string): Host {
     const h = this.hosts.get(name);
     if (!h) throw new Error(`lab: no host ${name}`);

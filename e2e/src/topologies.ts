@@ -18,6 +18,9 @@ export interface Mesh {
 export const SYNC_S = 2;
 
 /** serveHub starts `wire serve` on the hub and waits until its API answers a token request. */
+/** STALE_S is the lab's watchdog threshold: a peer silent this long is re-resolved, then relayed. */
+export const STALE_S = 6;
+
 export async function serveHub(lab: Lab, hub: Host): Promise<void> {
   lab.startWire(hub, ['serve', '--endpoint', hub.ip, '--interface', hub.iface, '--sync-interval', String(SYNC_S), '--relay'], 'serve');
   await waitFor('the coordinator to serve', async () => {
@@ -36,7 +39,7 @@ export async function tokenFor(lab: Lab, hub: Host, name: string, ttl = '10m'): 
 /** joinNode runs `wire up --join` on a node and waits until it has joined (node.json and interface up). */
 export async function joinNode(lab: Lab, hub: Host, node: Host): Promise<string> {
   const token = await tokenFor(lab, hub, node.name);
-  lab.startWire(node, ['up', '--join', token, '--interface', node.iface], 'up');
+  lab.startWire(node, ['up', '--join', token, '--interface', node.iface, '--stale-after', String(STALE_S)], 'up');
   const status = await waitFor(`${node.name} to join`, async () => {
     const r = await lab.wire(node, ['status', '--json']);
     if (r.code !== 0) return undefined;
@@ -64,6 +67,45 @@ export async function lan(n: number): Promise<Mesh> {
     await lab.destroy();
     throw err;
   }
+}
+
+/**
+ * hubAndNatted makes a hub on a WAN (203.0.113.0/24, inside the lab) and `n` nodes, each behind its own
+ * NAT router (nftables masquerade) on a LAN of its own (10.10.i.0/24), all joined to one mesh.
+ */
+export async function hubAndNatted(n: number): Promise<Mesh> {
+  const lab = new Lab();
+  try {
+    const wan = await lab.addSwitch('wan');
+    const hub = await lab.addHost('hub', wan, '203.0.113.10');
+    const nodes: Host[] = [];
+    for (let i = 1; i <= n; i++) {
+      const lanSw = await lab.addSwitch(`lan${i}`);
+      await lab.addRouter(`r${i}`, wan, `203.0.113.${20 + i}`, lanSw, `10.10.${i}.1`);
+      nodes.push(await lab.addHost(`n${i}`, lanSw, `10.10.${i}.2`, `10.10.${i}.1`));
+    }
+    await serveHub(lab, hub);
+    const ips = new Map<string, string>([['hub', '10.99.0.1']]);
+    for (const node of nodes) ips.set(node.name, await joinNode(lab, hub, node));
+    return { lab, hub, nodes, ips };
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
+}
+
+/** blockedPair makes a LAN mesh of a hub and two nodes between which every UDP packet is dropped. */
+export async function blockedPair(): Promise<Mesh> {
+  const mesh = await lan(2);
+  const [a, b] = mesh.nodes as [Host, Host];
+  try {
+    await mesh.lab.blockUdp(a, b.ip);
+    await mesh.lab.blockUdp(b, a.ip);
+  } catch (err) {
+    await mesh.lab.destroy();
+    throw err;
+  }
+  return mesh;
 }
 
 /**

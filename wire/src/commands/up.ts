@@ -17,6 +17,7 @@ export default class Up extends WireCommand {
     interface: Flags.string({ description: 'WireGuard interface name', default: 'wire0' }),
     'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820 }),
     interval: Flags.integer({ description: 'sync every N seconds (default: what the coordinator says)' }),
+    'stale-after': Flags.integer({ description: 'a peer with no handshake for N seconds is stale: re-resolve, then relay', default: 180 }),
   };
 
   async run(): Promise<{ outcome: 'stopped' | 'removed' }> {
@@ -27,7 +28,7 @@ export default class Up extends WireCommand {
     }
     const stop = new AbortController();
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
-    const outcome = await runNode({ home: this.home, signal: stop.signal, ...(flags.interval ? { intervalMs: flags.interval * 1000 } : {}) });
+    const outcome = await runNode({ home: this.home, signal: stop.signal, staleMs: flags['stale-after'] * 1000, ...(flags.interval ? { intervalMs: flags.interval * 1000 } : {}) });
     if (outcome === 'removed') this.logToStderr('wire: this node was removed from the mesh; join again with a new token.');
     return { outcome };
   }

@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openVault } from '@meshpop/vault';
@@ -12,20 +13,42 @@ import { showInterface } from '../wg/show.js';
 import { callCoordinator } from './client.js';
 import { gatherInfo } from './info.js';
 import { readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
+import { STALE_AFTER_MS, Watchdog } from './watchdog.js';
 
 /** DaemonOptions configure `wire up`. */
 export interface DaemonOptions {
   home: string;
   /** override the coordinator's sync interval, in ms */
   intervalMs?: number;
+  /** a peer with no handshake for this long is stale (default 180 s) */
+  staleMs?: number;
   signal?: AbortSignal;
 }
 
-/** desiredPeers turns the coordinator's peer list into WireGuard peer settings. */
-export function desiredPeers(reply: SyncReply): Map<string, PeerConfig> {
+/**
+ * desiredPeers turns the coordinator's peer list into WireGuard peer settings. A relayed peer keeps its
+ * entry (and endpoint) but gives its address to the coordinator's entry, so its traffic goes through the
+ * coordinator, which forwards it.
+ */
+export function desiredPeers(reply: SyncReply, relayed: Set<string> = new Set()): Map<string, PeerConfig> {
   const out = new Map<string, PeerConfig>();
-  for (const p of reply.peers) out.set(p.publicKey, { publicKey: p.publicKey, allowedIps: [`${p.meshIp}/32`], endpoint: p.endpoint, keepalive: p.keepalive });
+  const viaHub: string[] = [];
+  for (const p of reply.peers) {
+    const isHub = p.publicKey === reply.coordinator.publicKey;
+    const relay = !isHub && relayed.has(p.publicKey);
+    if (relay) viaHub.push(`${p.meshIp}/32`);
+    out.set(p.publicKey, { publicKey: p.publicKey, allowedIps: relay ? [] : [`${p.meshIp}/32`], endpoint: p.endpoint, keepalive: p.keepalive });
+  }
+  const hub = out.get(reply.coordinator.publicKey);
+  if (hub) hub.allowedIps = [...hub.allowedIps, ...viaHub];
   return out;
+}
+
+/** poke sends one datagram to a mesh address, so that WireGuard starts a handshake with that peer now. */
+function poke(meshIp: string, port: number): void {
+  const sock = createSocket('udp4');
+  sock.on('error', () => sock.close());
+  sock.send('wire-poke', port, meshIp, () => sock.close());
 }
 
 /**
@@ -52,9 +75,11 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
 
   let applied = new Map<string, PeerConfig>();
   let current: SyncReply | undefined = readCachedPeers(paths.peers)?.reply;
+  const staleMs = opts.staleMs ?? STALE_AFTER_MS;
+  const watchdog = new Watchdog(staleMs, Math.min(10_000, staleMs));
   const apply = async (): Promise<void> => {
     if (!current) return;
-    const next = desiredPeers(current);
+    const next = desiredPeers(current, watchdog.relayed());
     const changes = diffPeers(applied, next, (await showInterface(state.iface)).peers);
     await applyPeers(state.iface, changes);
     if (changes.length) log.info({ changes: changes.map((c) => (c.op === 'remove' ? `-${c.publicKey.slice(0, 8)}` : `+${c.peer.allowedIps[0]} ${c.setEndpoint ? c.peer.endpoint : ''}`.trim())) }, 'peers applied');
@@ -80,6 +105,24 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
     }
   })();
 
+  // The watchdog: every few seconds, look at each peer's last handshake and act on what it decides.
+  const watch = setInterval(() => {
+    void (async () => {
+      if (!current || stopped) return;
+      try {
+        const live = await showInterface(state.iface);
+        const others = current.peers.filter((p) => p.publicKey !== current!.coordinator.publicKey);
+        const r = watchdog.tick(others, live.peers, Date.now());
+        for (const e of r.events) log.info({ peer: e.peer, step: e.step, detail: e.detail }, `watchdog: ${e.step}`);
+        for (const k of r.reResolve) applied.delete(k);
+        if (r.changed || r.reResolve.length) await apply();
+        for (const ip of r.poke) poke(ip, state.coordinator.probePort);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'watchdog tick failed');
+      }
+    })();
+  }, Math.max(1000, Math.min(5000, Math.round(staleMs / 4))));
+
   let outcome: 'stopped' | 'removed' = 'stopped';
   try {
     while (!stopped) {
@@ -88,6 +131,9 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
         current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', info, credential);
         writeCachedPeers(paths.peers, current);
         await apply();
+        // A packet to the coordinator over the mesh keeps it seeing where our WireGuard packets come
+        // from (our endpoint as others can reach it), also right after our address changed.
+        poke(current.network.coordinatorIp, state.coordinator.probePort);
       } catch (err) {
         if (isWireError(err, 'WIRE_REMOVED')) {
           log.warn('this node was removed from the mesh; dropping every peer');
@@ -103,6 +149,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
     }
   } finally {
     stopped = true;
+    clearInterval(watch);
     await iface.down().catch(() => undefined);
     rmSync(paths.upPid, { force: true });
     log.info({ iface: state.iface, outcome }, 'interface down');
