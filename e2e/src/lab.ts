@@ -169,8 +169,9 @@ export class Lab {
 
   /** moveAddress gives a host a new LAN address in place of its old one (as a DHCP renumbering would). */
   async moveAddress(host: Host, newIp: string): Promise<void> {
-    await must('ip', ['-n', host.ns, 'address', 'add', `${newIp}/24`, 'dev', 'eth0']);
+    // Delete first: deleting a primary address also deletes its secondaries (promote_secondaries is off).
     await must('ip', ['-n', host.ns, 'address', 'del', `${host.ip}/24`, 'dev', 'eth0']);
+    await must('ip', ['-n', host.ns, 'address', 'add', `${newIp}/24`, 'dev', 'eth0']);
     host.ip = newIp;
   }
 

@@ -112,7 +112,10 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
       try {
         const live = await showInterface(state.iface);
         const others = current.peers.filter((p) => p.publicKey !== current!.coordinator.publicKey);
-        const r = watchdog.tick(others, live.peers, Date.now());
+        const now = Date.now();
+        const hub = live.peers.find((p) => p.publicKey === current!.coordinator.publicKey);
+        const relayUp = hub !== undefined && hub.latestHandshake > 0 && now - hub.latestHandshake * 1000 < staleMs;
+        const r = watchdog.tick(others, live.peers, now, relayUp);
         for (const e of r.events) log.info({ peer: e.peer, step: e.step, detail: e.detail }, `watchdog: ${e.step}`);
         for (const k of r.reResolve) applied.delete(k);
         if (r.changed || r.reResolve.length) await apply();

@@ -60,8 +60,12 @@ export class Watchdog {
     return Math.round(next * (0.8 + 0.4 * this.random()));
   }
 
-  /** tick looks at the live interface and decides what to change for `peers` (the coordinator excluded). */
-  tick(peers: PeerView[], live: LivePeer[], now: number): TickResult {
+  /**
+   * tick looks at the live interface and decides what to change for `peers` (the coordinator excluded).
+   * `relayUp` says whether the relay (the coordinator) itself answers: when it does not, nothing is
+   * moved onto it, and what was relayed is tried directly at once.
+   */
+  tick(peers: PeerView[], live: LivePeer[], now: number, relayUp = true): TickResult {
     const out: TickResult = { changed: false, reResolve: [], poke: [], events: [] };
     const liveBy = new Map(live.map((p) => [p.publicKey, p]));
     const keys = new Set(peers.map((p) => p.publicKey));
@@ -74,12 +78,12 @@ export class Watchdog {
         this.#states.set(p.publicKey, s);
       }
       if (s.mode === 'relayed') {
-        if (now >= s.retryAt) {
+        if (now >= s.retryAt || !relayUp) {
           this.#states.set(p.publicKey, { mode: 'direct', since: now, pokedAt: now, backoffMs: s.backoffMs });
           out.changed = true;
           out.reResolve.push(p.publicKey);
           out.poke.push(p.meshIp);
-          out.events.push({ peer: p.name, step: 'retry-direct' });
+          out.events.push({ peer: p.name, step: 'retry-direct', ...(relayUp ? {} : { detail: 'the relay does not answer' }) });
         }
         continue;
       }
@@ -98,7 +102,7 @@ export class Watchdog {
         out.events.push({ peer: p.name, step: 're-resolve', detail: p.endpoint ?? 'no endpoint' });
         continue;
       }
-      if (now - s.pokedAt < this.graceMs) continue;
+      if (now - s.pokedAt < this.graceMs || !relayUp) continue;
       const backoffMs = this.#backoff(s.backoffMs);
       this.#states.set(p.publicKey, { mode: 'relayed', since: now, retryAt: now + backoffMs, backoffMs });
       out.changed = true;

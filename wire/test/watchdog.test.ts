@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { PeerView } from '../src/coordinator/peers.js';
+import { desiredPeers } from '../src/node/daemon.js';
+import { FIRST_RETRY_MS, Watchdog } from '../src/node/watchdog.js';
+import { LivePeer } from '../src/wg/show.js';
+import { SyncReply } from '../src/coordinator/api.js';
+
+const peer = (name: string, key: string, ip: string): PeerView => ({ name, id: name, meshIp: ip, publicKey: key, endpoint: `192.168.1.${ip.split('.')[3]}:51820`, keepalive: null, online: true });
+const live = (key: string, handshakeMs: number): LivePeer => ({ publicKey: key, endpoint: null, allowedIps: [], latestHandshake: Math.floor(handshakeMs / 1000), rxBytes: 0, txBytes: 0, keepalive: null });
+const B = peer('b', 'KB', '10.99.0.3');
+
+describe('Watchdog', () => {
+  it('leaves a peer with a fresh handshake alone', () => {
+    const w = new Watchdog(10_000, 3_000, () => 0.5);
+    for (let t = 0; t <= 60_000; t += 1000) expect(w.tick([B], [live('KB', t - 500)], t)).toEqual({ changed: false, reResolve: [], poke: [], events: [] });
+  });
+
+  it('re-resolves a silent peer, relays it after the grace period, and retries direct after a backoff', () => {
+    const w = new Watchdog(10_000, 3_000, () => 0.5);
+    expect(w.tick([B], [live('KB', 0)], 0).events).toEqual([]);
+    const stale = w.tick([B], [live('KB', 0)], 10_000);
+    expect(stale).toMatchObject({ changed: false, reResolve: ['KB'], poke: ['10.99.0.3'], events: [{ peer: 'b', step: 're-resolve' }] });
+    expect(w.tick([B], [live('KB', 0)], 12_000).events).toEqual([]);
+    const relay = w.tick([B], [live('KB', 0)], 13_000);
+    expect(relay).toMatchObject({ changed: true, events: [{ peer: 'b', step: 'relay' }] });
+    expect(w.relayed()).toEqual(new Set(['KB']));
+    expect(w.tick([B], [], 13_000 + FIRST_RETRY_MS - 1).changed).toBe(false);
+    const retry = w.tick([B], [], 13_000 + FIRST_RETRY_MS);
+    expect(retry).toMatchObject({ changed: true, reResolve: ['KB'], poke: ['10.99.0.3'], events: [{ step: 'retry-direct' }] });
+    expect(w.mode('KB')).toBe('direct');
+    // still dead: back to the relay, with a doubled backoff
+    const t2 = 13_000 + FIRST_RETRY_MS + 3_000;
+    expect(w.tick([B], [], t2).events[0]).toMatchObject({ step: 'relay', detail: `direct retry in ${(2 * FIRST_RETRY_MS) / 1000} s` });
+    // it comes back: direct for good
+    const t3 = t2 + 2 * FIRST_RETRY_MS;
+    w.tick([B], [], t3);
+    expect(w.tick([B], [live('KB', t3 + 500)], t3 + 1000).events).toEqual([{ peer: 'b', step: 'direct-ok' }]);
+    expect(w.relayed().size).toBe(0);
+  });
+
+  it('never relays through a relay that does not answer, and brings relayed peers back when it stops', () => {
+    const w = new Watchdog(10_000, 3_000, () => 0.5);
+    w.tick([B], [], 0);
+    w.tick([B], [], 10_000);
+    expect(w.tick([B], [], 20_000, false).changed).toBe(false);
+    expect(w.relayed().size).toBe(0);
+    w.tick([B], [], 20_000, true);
+    expect(w.relayed().size).toBe(1);
+    expect(w.tick([B], [], 21_000, false)).toMatchObject({ changed: true, events: [{ step: 'retry-direct', detail: 'the relay does not answer' }] });
+  });
+
+  it('jitters the backoff', () => {
+    const delays = [0, 1].map((r) => {
+      const w = new Watchdog(1000, 100, () => r);
+      w.tick([B], [], 0);
+      w.tick([B], [], 1000);
+      return w.tick([B], [], 1100).events[0]!.detail;
+    });
+    expect(delays).toEqual([`direct retry in ${(FIRST_RETRY_MS * 0.8) / 1000} s`, `direct retry in ${(FIRST_RETRY_MS * 1.2) / 1000} s`]);
+  });
+});
+
+describe('desiredPeers', () => {
+  it('moves a relayed peer\'s address onto the coordinator\'s entry', () => {
+    const hub = { ...peer('coordinator', 'KH', '10.99.0.1'), keepalive: 25 };
+    const reply = { coordinator: { publicKey: 'KH', endpoint: 'x' }, peers: [hub, B] } as unknown as SyncReply;
+    expect(desiredPeers(reply).get('KH')!.allowedIps).toEqual(['10.99.0.1/32']);
+    const relayed = desiredPeers(reply, new Set(['KB']));
+    expect(relayed.get('KH')!.allowedIps).toEqual(['10.99.0.1/32', '10.99.0.3/32']);
+    expect(relayed.get('KB')).toMatchObject({ allowedIps: [], endpoint: B.endpoint });
+  });
+});
