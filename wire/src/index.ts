@@ -18,3 +18,4 @@ export { readNodeState, readCachedPeers, type NodeState } from './node/state.js'
 export { meshStatus, describePeers, type MeshStatus, type PeerStatus } from './status.js';
 export { parseDump, showInterface, type LiveInterface, type LivePeer } from './wg/show.js';
 export { diffPeers, setArgs, type PeerConfig, type PeerChange } from './wg/peers.js';
+export { Watchdog, STALE_AFTER_MS, type TickResult, type WatchdogEvent } from './node/watchdog.js';
