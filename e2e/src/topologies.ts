@@ -51,14 +51,14 @@ export async function joinNode(lab: Lab, hub: Host, node: Host): Promise<string>
   return status.meshIp;
 }
 
-/** lan makes `n` nodes and a hub on one LAN (192.168.77.0/24), all joined to one mesh. */
-export async function lan(n: number): Promise<Mesh> {
+/**
+ * meshOf builds a topology with `make`, serves the coordinator on its hub and joins every node; the lab
+ * is destroyed if any step fails.
+ */
+async function meshOf(make: (lab: Lab) => Promise<{ hub: Host; nodes: Host[] }>): Promise<Mesh> {
   const lab = new Lab();
   try {
-    const sw = await lab.addSwitch('lan');
-    const hub = await lab.addHost('hub', sw, '192.168.77.10');
-    const nodes: Host[] = [];
-    for (let i = 1; i <= n; i++) nodes.push(await lab.addHost(`n${i}`, sw, `192.168.77.${10 + i}`));
+    const { hub, nodes } = await make(lab);
     await serveHub(lab, hub);
     const ips = new Map<string, string>([['hub', '10.99.0.1']]);
     for (const node of nodes) ips.set(node.name, await joinNode(lab, hub, node));
@@ -69,13 +69,23 @@ export async function lan(n: number): Promise<Mesh> {
   }
 }
 
+/** lan makes `n` nodes and a hub on one LAN (192.168.77.0/24), all joined to one mesh. */
+export function lan(n: number): Promise<Mesh> {
+  return meshOf(async (lab) => {
+    const sw = await lab.addSwitch('lan');
+    const hub = await lab.addHost('hub', sw, '192.168.77.10');
+    const nodes: Host[] = [];
+    for (let i = 1; i <= n; i++) nodes.push(await lab.addHost(`n${i}`, sw, `192.168.77.${10 + i}`));
+    return { hub, nodes };
+  });
+}
+
 /**
  * hubAndNatted makes a hub on a WAN (203.0.113.0/24, inside the lab) and `n` nodes, each behind its own
  * NAT router (nftables masquerade) on a LAN of its own (10.10.i.0/24), all joined to one mesh.
  */
-export async function hubAndNatted(n: number): Promise<Mesh> {
-  const lab = new Lab();
-  try {
+export function hubAndNatted(n: number): Promise<Mesh> {
+  return meshOf(async (lab) => {
     const wan = await lab.addSwitch('wan');
     const hub = await lab.addHost('hub', wan, '203.0.113.10');
     const nodes: Host[] = [];
@@ -84,14 +94,8 @@ export async function hubAndNatted(n: number): Promise<Mesh> {
       await lab.addRouter(`r${i}`, wan, `203.0.113.${20 + i}`, lanSw, `10.10.${i}.1`);
       nodes.push(await lab.addHost(`n${i}`, lanSw, `10.10.${i}.2`, `10.10.${i}.1`));
     }
-    await serveHub(lab, hub);
-    const ips = new Map<string, string>([['hub', '10.99.0.1']]);
-    for (const node of nodes) ips.set(node.name, await joinNode(lab, hub, node));
-    return { lab, hub, nodes, ips };
-  } catch (err) {
-    await lab.destroy();
-    throw err;
-  }
+    return { hub, nodes };
+  });
 }
 
 /** blockedPair makes a LAN mesh of a hub and two nodes between which every UDP packet is dropped. */
