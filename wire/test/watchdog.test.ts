@@ -38,15 +38,29 @@ describe('Watchdog', () => {
     expect(w.relayed().size).toBe(0);
   });
 
+  it('counts received bytes as life: an idle session with an old handshake is not stale', () => {
+    const w = new Watchdog(10_000, 3_000, () => 0.5);
+    const t0 = 1_000_000;
+    const rx = (n: number): LivePeer => ({ ...live('KB', t0 - 60_000), rxBytes: n });
+    w.tick([B], [rx(100)], t0);
+    expect(w.tick([B], [rx(100)], t0 + 10_000).events).toMatchObject([{ step: 're-resolve' }]);
+    // the poke drew an answer (bytes arrived) though WireGuard did not need a new handshake
+    expect(w.tick([B], [rx(180)], t0 + 11_000).events).toEqual([{ peer: 'b', step: 'direct-ok' }]);
+    expect(w.tick([B], [rx(180)], t0 + 20_000).events).toEqual([]);
+    expect(w.relayed().size).toBe(0);
+  });
+
   it('never relays through a relay that does not answer, and brings relayed peers back when it stops', () => {
     const w = new Watchdog(10_000, 3_000, () => 0.5);
-    w.tick([B], [], 0);
-    w.tick([B], [], 10_000);
-    expect(w.tick([B], [], 20_000, false).changed).toBe(false);
+    const hub = (rx: number): LivePeer => ({ ...live('KH', 0), rxBytes: rx });
+    w.tick([B], [hub(10)], 0, 'KH');
+    w.tick([B], [hub(20)], 10_000, 'KH');
+    // the hub has said nothing for longer than staleMs: not a relay to use
+    expect(w.tick([B], [hub(20)], 20_001, 'KH').changed).toBe(false);
     expect(w.relayed().size).toBe(0);
-    w.tick([B], [], 20_000, true);
+    expect(w.tick([B], [hub(30)], 20_002, 'KH').changed).toBe(true);
     expect(w.relayed().size).toBe(1);
-    expect(w.tick([B], [], 21_000, false)).toMatchObject({ changed: true, events: [{ step: 'retry-direct', detail: 'the relay does not answer' }] });
+    expect(w.tick([B], [hub(30)], 30_003, 'KH')).toMatchObject({ changed: true, events: [{ step: 'retry-direct', detail: 'the relay does not answer' }] });
   });
 
   it('jitters the backoff', () => {

@@ -8,7 +8,7 @@ import { wirePaths } from '../paths.js';
 import { MESH_PREFIX } from '../registry/addresses.js';
 import { SyncReply } from '../coordinator/api.js';
 import { WgInterface } from '../wg/iface.js';
-import { PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
+import { PeerChange, PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
 import { showInterface } from '../wg/show.js';
 import { callCoordinator } from './client.js';
 import { gatherInfo } from './info.js';
@@ -42,6 +42,12 @@ export function desiredPeers(reply: SyncReply, relayed: Set<string> = new Set())
   const hub = out.get(reply.coordinator.publicKey);
   if (hub) hub.allowedIps = [...hub.allowedIps, ...viaHub];
   return out;
+}
+
+/** describeChange renders a peer change for the log: `-KEY`, or `=KEY ips [endpoint]`. */
+function describeChange(c: PeerChange): string {
+  if (c.op === 'remove') return `-${c.publicKey.slice(0, 8)}`;
+  return `=${c.peer.publicKey.slice(0, 8)} ${c.peer.allowedIps.join(',') || '(relayed)'}${c.setEndpoint && c.peer.endpoint ? ` ${c.peer.endpoint}` : ''}`;
 }
 
 /** poke sends one datagram to a mesh address, so that WireGuard starts a handshake with that peer now. */
@@ -82,7 +88,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
     const next = desiredPeers(current, watchdog.relayed());
     const changes = diffPeers(applied, next, (await showInterface(state.iface)).peers);
     await applyPeers(state.iface, changes);
-    if (changes.length) log.info({ changes: changes.map((c) => (c.op === 'remove' ? `-${c.publicKey.slice(0, 8)}` : `+${c.peer.allowedIps[0]} ${c.setEndpoint ? c.peer.endpoint : ''}`.trim())) }, 'peers applied');
+    if (changes.length) log.info({ changes: changes.map(describeChange) }, 'peers applied');
     applied = next;
   };
   await apply();
@@ -112,10 +118,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
       try {
         const live = await showInterface(state.iface);
         const others = current.peers.filter((p) => p.publicKey !== current!.coordinator.publicKey);
-        const now = Date.now();
-        const hub = live.peers.find((p) => p.publicKey === current!.coordinator.publicKey);
-        const relayUp = hub !== undefined && hub.latestHandshake > 0 && now - hub.latestHandshake * 1000 < staleMs;
-        const r = watchdog.tick(others, live.peers, now, relayUp);
+        const r = watchdog.tick(others, live.peers, Date.now(), current.coordinator.publicKey);
         for (const e of r.events) log.info({ peer: e.peer, step: e.step, detail: e.detail }, `watchdog: ${e.step}`);
         for (const k of r.reResolve) applied.delete(k);
         if (r.changed || r.reResolve.length) await apply();
@@ -127,10 +130,19 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
   }, Math.max(1000, Math.min(5000, Math.round(staleMs / 4))));
 
   let outcome: 'stopped' | 'removed' = 'stopped';
+  let lastLan: string | undefined;
   try {
     while (!stopped) {
       try {
         const info = await gatherInfo(state.coordinator.host, state.coordinator.probePort, state.listenPort);
+        const lan = info.lanAddrs.join(',');
+        if (lastLan !== undefined && lan !== lastLan) {
+          // Our address changed: set every endpoint again, which also makes wireguard-go forget the
+          // source address it was sending from (else it keeps using the old one for ~15 s).
+          log.info({ from: lastLan, to: lan }, 'local addresses changed; re-applying every peer');
+          applied = new Map();
+        }
+        lastLan = lan;
         current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', info, credential);
         writeCachedPeers(paths.peers, current);
         await apply();

@@ -8,8 +8,8 @@ export const FIRST_RETRY_MS = 30_000;
 export const MAX_RETRY_MS = 600_000;
 
 type PeerState =
-  | { mode: 'direct'; since: number; pokedAt: number | null; backoffMs: number }
-  | { mode: 'relayed'; since: number; retryAt: number; backoffMs: number };
+  | { mode: 'direct'; since: number; pokedAt: number | null; backoffMs: number; lastAlive: number; rx: number }
+  | { mode: 'relayed'; since: number; retryAt: number; backoffMs: number; rx: number };
 
 /** WatchdogEvent is one step the watchdog took, for the log. */
 export interface WatchdogEvent {
@@ -30,7 +30,10 @@ export interface TickResult {
 }
 
 /**
- * Watchdog watches each peer's last handshake. A peer silent for `staleMs` is first re-resolved: its
+ * Watchdog watches each peer's last handshake and received bytes: a peer is alive when it handshook
+ * within `staleMs` or sent us anything since the last look (WireGuard only re-handshakes every two
+ * minutes on a live session, so the handshake alone would call a healthy idle peer dead). A peer silent
+ * for `staleMs` is first re-resolved: its
  * endpoint is re-applied from the registry and a packet is sent to make WireGuard try at once. Still
  * silent after `graceMs`, its traffic goes through the relay (the coordinator). After a jittered,
  * doubling backoff it is tried directly again; a handshake puts it back on the direct path for good.
@@ -55,31 +58,46 @@ export class Watchdog {
     return this.#states.get(publicKey)?.mode ?? 'direct';
   }
 
+  #relayAlive(lp: LivePeer | undefined, now: number): boolean {
+    const rx = lp?.rxBytes ?? 0;
+    const handshake = (lp?.latestHandshake ?? 0) * 1000;
+    if ((this.#relay.rx >= 0 && rx > this.#relay.rx) || (handshake > 0 && now - handshake < this.staleMs)) this.#relay.lastAlive = now;
+    this.#relay.rx = rx;
+    return this.#relay.lastAlive > 0 && now - this.#relay.lastAlive < this.staleMs;
+  }
+
   #backoff(prev: number): number {
     const next = prev === 0 ? FIRST_RETRY_MS : Math.min(prev * 2, MAX_RETRY_MS);
     return Math.round(next * (0.8 + 0.4 * this.random()));
   }
 
+  readonly #relay = { rx: -1, lastAlive: 0 };
+
   /**
-   * tick looks at the live interface and decides what to change for `peers` (the coordinator excluded).
-   * `relayUp` says whether the relay (the coordinator) itself answers: when it does not, nothing is
-   * moved onto it, and what was relayed is tried directly at once.
+   * tick looks at the live interface and decides what to change for `peers` (the relay excluded).
+   * `relayKey` is the relay's (the coordinator's) public key: the relay is judged alive the same way as a
+   * peer, and when it is not, nothing is moved onto it and what was relayed is tried directly at once.
    */
-  tick(peers: PeerView[], live: LivePeer[], now: number, relayUp = true): TickResult {
+  tick(peers: PeerView[], live: LivePeer[], now: number, relayKey?: string): TickResult {
     const out: TickResult = { changed: false, reResolve: [], poke: [], events: [] };
     const liveBy = new Map(live.map((p) => [p.publicKey, p]));
+    const relayUp = relayKey === undefined || this.#relayAlive(liveBy.get(relayKey), now);
     const keys = new Set(peers.map((p) => p.publicKey));
     for (const k of [...this.#states.keys()]) if (!keys.has(k)) this.#states.delete(k);
     for (const p of peers) {
-      const handshake = (liveBy.get(p.publicKey)?.latestHandshake ?? 0) * 1000;
+      const lp = liveBy.get(p.publicKey);
+      const handshake = (lp?.latestHandshake ?? 0) * 1000;
+      const rx = lp?.rxBytes ?? 0;
       let s = this.#states.get(p.publicKey);
       if (!s) {
-        s = { mode: 'direct', since: now, pokedAt: null, backoffMs: 0 };
+        s = { mode: 'direct', since: now, pokedAt: null, backoffMs: 0, lastAlive: Math.max(handshake, now), rx };
         this.#states.set(p.publicKey, s);
       }
+      const heard = rx > s.rx;
+      s.rx = rx;
       if (s.mode === 'relayed') {
         if (now >= s.retryAt || !relayUp) {
-          this.#states.set(p.publicKey, { mode: 'direct', since: now, pokedAt: now, backoffMs: s.backoffMs });
+          this.#states.set(p.publicKey, { mode: 'direct', since: now, pokedAt: now, backoffMs: s.backoffMs, lastAlive: now, rx });
           out.changed = true;
           out.reResolve.push(p.publicKey);
           out.poke.push(p.meshIp);
@@ -87,15 +105,13 @@ export class Watchdog {
         }
         continue;
       }
-      if (handshake > 0 && now - handshake < this.staleMs) {
-        if (s.pokedAt !== null || s.backoffMs !== 0) {
-          if (s.pokedAt !== null) out.events.push({ peer: p.name, step: 'direct-ok' });
-          this.#states.set(p.publicKey, { mode: 'direct', since: now, pokedAt: null, backoffMs: 0 });
-        }
+      if (heard || (handshake > 0 && now - handshake < this.staleMs)) {
+        if (s.pokedAt !== null) out.events.push({ peer: p.name, step: 'direct-ok' });
+        this.#states.set(p.publicKey, { mode: 'direct', since: s.since, pokedAt: null, backoffMs: s.pokedAt !== null ? 0 : s.backoffMs, lastAlive: now, rx });
         continue;
       }
-      if (now - Math.max(handshake, s.since) < this.staleMs && s.pokedAt === null) continue;
       if (s.pokedAt === null) {
+        if (now - s.lastAlive < this.staleMs) continue;
         s.pokedAt = now;
         out.reResolve.push(p.publicKey);
         out.poke.push(p.meshIp);
@@ -104,7 +120,7 @@ export class Watchdog {
       }
       if (now - s.pokedAt < this.graceMs || !relayUp) continue;
       const backoffMs = this.#backoff(s.backoffMs);
-      this.#states.set(p.publicKey, { mode: 'relayed', since: now, retryAt: now + backoffMs, backoffMs });
+      this.#states.set(p.publicKey, { mode: 'relayed', since: now, retryAt: now + backoffMs, backoffMs, rx });
       out.changed = true;
       out.events.push({ peer: p.name, step: 'relay', detail: `direct retry in ${Math.round(backoffMs / 1000)} s` });
     }
