@@ -85,6 +85,26 @@ describe('the registry', () => {
     expect(codeOf(() => reg.join(reg.createToken('g2', 60_000), 'g2', key(1), info))).toBe('WIRE_BAD_INPUT');
   });
 
+  it('moves its peer version on what changes peer lists, and only then', () => {
+    const v0 = reg.peerVersion();
+    const { node } = reg.join(reg.createToken('g1', 60_000), 'g1', key(1), info);
+    const v1 = reg.peerVersion();
+    expect(v1).toBeGreaterThan(v0);
+    reg.heartbeat(node.id, info);
+    reg.heartbeat(node.id, info);
+    expect(reg.peerVersion()).toBe(v1);
+    reg.heartbeat(node.id, { ...info, lanAddrs: ['192.168.1.99'] });
+    const v2 = reg.peerVersion();
+    expect(v2).toBeGreaterThan(v1);
+    reg.setEndpoints(new Map([[key(1), '198.51.100.7:51820']]));
+    const v3 = reg.peerVersion();
+    expect(v3).toBeGreaterThan(v2);
+    reg.setEndpoints(new Map([[key(1), '198.51.100.7:51820']]));
+    expect(reg.peerVersion()).toBe(v3);
+    reg.removeNode('g1');
+    expect(reg.peerVersion()).toBeGreaterThan(v3);
+  });
+
   it('gives out addresses without collision under many joins', () => {
     const ips = new Set<string>();
     for (let i = 0; i < 300; i++) ips.add(reg.join(reg.createToken(`n${i}`, 60_000), `n${i}`, Buffer.alloc(32, i % 256).fill(i >> 8, 0, 1).toString('base64'), info).node.meshIp);

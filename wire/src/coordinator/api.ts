@@ -27,6 +27,8 @@ export interface SyncReply {
   coordinator: CoordinatorView;
   peers: PeerView[];
   syncIntervalMs: number;
+  /** the registry's peer version this reply reflects; send it back as `waitSince` to long-poll */
+  version: number;
 }
 
 /** JoinReply is a SyncReply with the node's secrets, sent once. */
@@ -96,6 +98,7 @@ export class Api {
       coordinator: this.coordinator(),
       peers: peersFor(self, nodes, this.coordinator()),
       syncIntervalMs: this.syncIntervalMs,
+      version: this.registry.peerVersion(),
     };
   }
 
@@ -111,10 +114,27 @@ export class Api {
     return { ...this.#reply(node.id), credential, nodeSecret: nodeSecret(this.meshMaster, node.id) };
   }
 
-  #sync(req: ApiRequest): SyncReply {
+  /**
+   * replyAgain answers a held sync (a long poll) once the peer version moved: the same node, its
+   * credential checked again (it may have been removed meanwhile), no new heartbeat.
+   */
+  replyAgain(req: ApiRequest): ApiResponse {
+    try {
+      return { status: 200, body: this.#reply(this.#auth(req).id) };
+    } catch (err) {
+      if (err instanceof WireError) return { status: STATUS[err.code] ?? 500, body: { error: { code: err.code, message: err.message } } };
+      return { status: 500, body: { error: { code: 'WIRE_PROTOCOL', message: 'the coordinator failed on this request' } } };
+    }
+  }
+
+  #auth(req: ApiRequest) {
     const m = /^Bearer ([0-9a-f-]{36})\.([A-Za-z0-9_-]{20,100})$/.exec(req.authorization ?? '');
     if (!m) throw new WireError('WIRE_UNAUTHORIZED', 'a sync needs the node credential it got at join.');
-    const node = this.registry.authenticate(m[1]!, m[2]!);
+    return this.registry.authenticate(m[1]!, m[2]!);
+  }
+
+  #sync(req: ApiRequest): SyncReply {
+    const node = this.#auth(req);
     const b = (typeof req.body === 'object' && req.body !== null ? req.body : {}) as Record<string, unknown>;
     this.registry.heartbeat(node.id, readInfo(b, req.remoteAddr));
     return this.#reply(node.id);

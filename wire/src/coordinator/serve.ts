@@ -85,6 +85,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   await bringUp();
   if (opts.relay) await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
 
+  const heldSyncs = new Changes(() => registry.peerVersion());
   let applied = new Map<string, PeerConfig>();
   let lastVersion = -1;
   let syncing = false;
@@ -96,6 +97,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
       // Learn where each node's WireGuard packets come from: that is its endpoint as others can reach it.
       const seen = new Map(live.peers.filter((p) => p.endpoint && p.latestHandshake > 0).map((p) => [p.publicKey, p.endpoint!]));
       if (seen.size) registry.setEndpoints(seen);
+      heldSyncs.check();
       const version = registry.dataVersion();
       if (!force && version === lastVersion && live.peers.length === applied.size) return;
       lastVersion = version;
@@ -115,7 +117,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   await syncPeers(true);
 
   const api = new Api(registry, coordinatorView, meshMaster, syncIntervalMs, () => void syncPeers(true));
-  const server: Server = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' }, (req, res) => void serveHttp(api, req, res));
+  const server: Server = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' }, (req, res) => void serveHttp(api, req, res, heldSyncs));
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
@@ -158,6 +160,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
     close: async () => {
       stopped = true;
       clearInterval(ticker);
+      heldSyncs.close();
       probe.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -168,7 +171,54 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   };
 }
 
-async function serveHttp(api: Api, req: IncomingMessage, res: ServerResponse): Promise<void> {
+/** MAX_HOLD_MS is the longest a sync is held open waiting for a change (a long poll). */
+const MAX_HOLD_MS = 60_000;
+
+/**
+ * Changes wakes the syncs that are held open (long polls) when the registry's peer version moves, so
+ * that every node hears of a join, a removal or a new endpoint at once rather than at its next interval.
+ */
+class Changes {
+  readonly #waiters = new Set<() => void>();
+  #seen: number;
+  #closed = false;
+
+  constructor(private readonly version: () => number) {
+    this.#seen = version();
+  }
+
+  /** check wakes the waiters if the version moved (also when another process changed the registry). */
+  check(): void {
+    const v = this.version();
+    if (v !== this.#seen) {
+      this.#seen = v;
+      for (const w of [...this.#waiters]) w();
+    }
+  }
+
+  /** until resolves once the version is past `since`, after `ms`, or when the coordinator stops. */
+  async until(since: number, ms: number, gone: () => boolean): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.#closed && !gone() && this.version() <= since && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
+        this.#waiters.add(done);
+      });
+    }
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const w of [...this.#waiters]) w();
+  }
+}
+
+async function serveHttp(api: Api, req: IncomingMessage, res: ServerResponse, changes: Changes): Promise<void> {
   const send = (status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
@@ -193,6 +243,14 @@ async function serveHttp(api: Api, req: IncomingMessage, res: ServerResponse): P
     }
   }
   const remote = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '') || null;
-  const r = api.handle({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, body, authorization: req.headers.authorization, remoteAddr: remote });
+  const apiReq = { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!, body, authorization: req.headers.authorization, remoteAddr: remote };
+  let r = api.handle(apiReq);
+  // A sync that says which version it has (`waitSince`) is held until something changes, or `waitMs`.
+  const b = body as { waitSince?: unknown; waitMs?: unknown };
+  if (apiReq.path === '/v1/sync' && r.status === 200 && typeof b.waitSince === 'number' && (r.body as { version: number }).version <= b.waitSince) {
+    await changes.until(b.waitSince, Math.min(Number(b.waitMs) || 0, MAX_HOLD_MS), () => res.destroyed || req.socket.destroyed);
+    if (res.destroyed) return;
+    r = api.replyAgain(apiReq);
+  }
   send(r.status, r.body);
 }

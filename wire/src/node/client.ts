@@ -14,7 +14,7 @@ export interface CoordinatorAddress {
  * the pinned fingerprint: the request (and any credential in it) is only written once that is checked.
  * A refusal by the coordinator comes back as the WireError it names.
  */
-export function callCoordinator<T>(to: CoordinatorAddress, path: string, body: unknown, credential?: string, timeoutMs = 10_000): Promise<T> {
+export function callCoordinator<T>(to: CoordinatorAddress, path: string, body: unknown, credential?: string, timeoutMs = 10_000, signal?: AbortSignal): Promise<T> {
   const url = new URL(path, to.url);
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise<T>((resolve, reject) => {
@@ -39,6 +39,7 @@ export function callCoordinator<T>(to: CoordinatorAddress, path: string, body: u
         req.end(payload);
       });
     });
+    signal?.addEventListener('abort', () => req.destroy(new WireError('WIRE_UNREACHABLE', 'the request to the coordinator was cancelled')), { once: true });
     req.on('timeout', () => req.destroy(new WireError('WIRE_UNREACHABLE', `the coordinator at ${to.url} did not answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
       if (err instanceof WireError) reject(err);

@@ -11,7 +11,7 @@ import { WgInterface } from '../wg/iface.js';
 import { PeerChange, PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
 import { showInterface } from '../wg/show.js';
 import { callCoordinator } from './client.js';
-import { gatherInfo } from './info.js';
+import { gatherInfo, lanAddresses } from './info.js';
 import { readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
 import { STALE_AFTER_MS, Watchdog } from './watchdog.js';
 
@@ -112,10 +112,27 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
   })();
 
   // The watchdog: every few seconds, look at each peer's last handshake and act on what it decides.
+  // It also notices this machine's addresses changing (a DHCP renumbering, a new network): then every
+  // endpoint is set again, which makes wireguard-go forget the source address it was sending from (else
+  // it keeps using the old one for ~15 s), the coordinator is poked, and the held sync is cut short so
+  // the registry hears of the new addresses now.
+  let lastLan = lanAddresses().join(',');
+  let inflight: AbortController | undefined;
+  let resync = false;
   const watch = setInterval(() => {
     void (async () => {
       if (!current || stopped) return;
       try {
+        const lan = lanAddresses().join(',');
+        if (lan !== lastLan) {
+          log.info({ from: lastLan, to: lan }, 'local addresses changed; re-applying every peer');
+          lastLan = lan;
+          applied = new Map();
+          await apply();
+          poke(current.network.coordinatorIp, state.coordinator.probePort);
+          resync = true;
+          inflight?.abort();
+        }
         const live = await showInterface(state.iface);
         const others = current.peers.filter((p) => p.publicKey !== current!.coordinator.publicKey);
         const r = watchdog.tick(others, live.peers, Date.now(), current.coordinator.publicKey);
@@ -130,26 +147,36 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
   }, Math.max(1000, Math.min(5000, Math.round(staleMs / 4))));
 
   let outcome: 'stopped' | 'removed' = 'stopped';
-  let lastLan: string | undefined;
+  let held = false;
+  let pause = 0;
   try {
     while (!stopped) {
       try {
         const info = await gatherInfo(state.coordinator.host, state.coordinator.probePort, state.listenPort);
-        const lan = info.lanAddrs.join(',');
-        if (lastLan !== undefined && lan !== lastLan) {
-          // Our address changed: set every endpoint again, which also makes wireguard-go forget the
-          // source address it was sending from (else it keeps using the old one for ~15 s).
-          log.info({ from: lastLan, to: lan }, 'local addresses changed; re-applying every peer');
-          applied = new Map();
-        }
-        lastLan = lan;
-        current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', info, credential);
+        inflight = new AbortController();
+        // A long poll: the coordinator holds the request until the peer list changes or `interval`
+        // passes, so changes arrive at once and the request itself is our heartbeat.
+        const interval = opts.intervalMs ?? current?.syncIntervalMs ?? 30_000;
+        const asked = Date.now();
+        const before = current?.version;
+        const signal = opts.signal ? AbortSignal.any([opts.signal, inflight.signal]) : inflight.signal;
+        current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', { ...info, waitSince: held ? before : undefined, waitMs: interval }, credential, interval + 15_000, signal);
+        // A coordinator that does not hold requests must not make this a busy loop.
+        pause = held && Date.now() - asked < 1000 && current.version === before ? interval : 0;
+        held = true;
         writeCachedPeers(paths.peers, current);
         await apply();
         // A packet to the coordinator over the mesh keeps it seeing where our WireGuard packets come
         // from (our endpoint as others can reach it), also right after our address changed.
         poke(current.network.coordinatorIp, state.coordinator.probePort);
       } catch (err) {
+        if (stopped) break;
+        if (resync) {
+          resync = false;
+          held = false;
+          pause = 0;
+          continue;
+        }
         if (isWireError(err, 'WIRE_REMOVED')) {
           log.warn('this node was removed from the mesh; dropping every peer');
           current = { ...current!, peers: [] };
@@ -158,9 +185,10 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
           break;
         }
         log.warn({ err: (err as Error).message }, 'sync failed; keeping the peers we have');
+        held = false;
+        pause = Math.min(5000, opts.intervalMs ?? current?.syncIntervalMs ?? 30_000);
       }
-      const interval = opts.intervalMs ?? current?.syncIntervalMs ?? 30_000;
-      await sleep(interval, undefined, { signal: opts.signal }).catch(() => undefined);
+      if (pause > 0) await sleep(pause, undefined, { signal: opts.signal }).catch(() => undefined);
     }
   } finally {
     stopped = true;

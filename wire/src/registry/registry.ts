@@ -134,6 +134,19 @@ export class Registry {
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
     this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('next_ip_index', ?)`).run(String(COORDINATOR_INDEX + 1));
+    this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_version', '0')`).run();
+  }
+
+  /**
+   * peerVersion counts the changes that alter some node's peer list (a join, a removal, a new endpoint or
+   * address); nodes long-poll on it, so they hear of a change at once.
+   */
+  peerVersion(): number {
+    return Number(this.getMeta('peer_version') ?? 0);
+  }
+
+  #bump(): void {
+    this.db.prepare(`UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'peer_version'`).run();
   }
 
   close(): void {
@@ -201,6 +214,7 @@ export class Registry {
         )
         .run(id, name, publicKey, index, info.remoteAddr ? `${info.remoteAddr}:${info.listenPort}` : null, JSON.stringify(info.lanAddrs), info.listenPort, info.tailscaleIp, info.behindNat ? 1 : 0, sha256(credential), now, now);
       this.db.prepare('UPDATE tokens SET used_at = ?, used_by = ? WHERE id = ?').run(now, id, token.id);
+      this.#bump();
       return { node: this.getNodeById(id)!, credential };
     })();
   }
@@ -215,16 +229,26 @@ export class Registry {
 
   /** heartbeat records what a node says of itself and that it was seen now. */
   heartbeat(nodeId: string, info: NodeInfo, now = Date.now()): void {
-    this.db
-      .prepare('UPDATE nodes SET last_seen = ?, listen_port = ?, lan_addrs = ?, tailscale_ip = ?, behind_nat = ?, public_endpoint = COALESCE(public_endpoint, ?) WHERE id = ?')
-      .run(now, info.listenPort, JSON.stringify(info.lanAddrs), info.tailscaleIp, info.behindNat ? 1 : 0, info.remoteAddr ? `${info.remoteAddr}:${info.listenPort}` : null, nodeId);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE nodes SET last_seen = ? WHERE id = ?').run(now, nodeId);
+      const changed = this.db
+        .prepare(
+          `UPDATE nodes SET listen_port = ?, lan_addrs = ?, tailscale_ip = ?, behind_nat = ?, public_endpoint = COALESCE(public_endpoint, ?)
+           WHERE id = ? AND (listen_port IS NOT ? OR lan_addrs IS NOT ? OR tailscale_ip IS NOT ? OR behind_nat IS NOT ? OR public_endpoint IS NULL)`,
+        )
+        .run(info.listenPort, JSON.stringify(info.lanAddrs), info.tailscaleIp, info.behindNat ? 1 : 0, info.remoteAddr ? `${info.remoteAddr}:${info.listenPort}` : null,
+          nodeId, info.listenPort, JSON.stringify(info.lanAddrs), info.tailscaleIp, info.behindNat ? 1 : 0).changes;
+      if (changed) this.#bump();
+    })();
   }
 
   /** setEndpoints records the endpoints the coordinator's own WireGuard saw for nodes (by public key). */
   setEndpoints(endpoints: Map<string, string>): void {
     const stmt = this.db.prepare('UPDATE nodes SET public_endpoint = ? WHERE public_key = ? AND removed_at IS NULL AND (public_endpoint IS NULL OR public_endpoint != ?)');
     this.db.transaction(() => {
-      for (const [key, ep] of endpoints) stmt.run(ep, key, ep);
+      let changed = 0;
+      for (const [key, ep] of endpoints) changed += stmt.run(ep, key, ep).changes;
+      if (changed) this.#bump();
     })();
   }
 
@@ -249,7 +273,10 @@ export class Registry {
   removeNode(nameOrId: string, now = Date.now()): NodeRecord {
     const node = this.findNode(nameOrId);
     if (!node) throw new WireError('WIRE_NOT_FOUND', `no node named ${nameOrId} in the mesh; \`wire peers\` lists them.`);
-    this.db.prepare('UPDATE nodes SET removed_at = ? WHERE id = ?').run(now, node.id);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE nodes SET removed_at = ? WHERE id = ?').run(now, node.id);
+      this.#bump();
+    })();
     return { ...node, removedAt: now, status: 'removed' };
   }
 }
