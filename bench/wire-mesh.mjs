@@ -120,8 +120,8 @@ async function meshUp() {
       (pending.length && stragglers.every((pair) => pair.split('–').includes(nodes.at(-1).name))
         ? `Every straggler involves ${nodes.at(-1).name}, the last node to join. `
         : '') +
-      `This single number swings from run to run: the others learn of the last node only at their next sync (every ${SYNC_S} s here), a handshake initiation from a peer the receiver does not know yet is dropped, ` +
-      `and WireGuard retries an unanswered initiation only after 5 s (REKEY_TIMEOUT); so it is a fraction of a second when every node has synced since the last join, and up to about ${SYNC_S + 5} s when one has not. ` +
+      `This number can swing from run to run: every node hears of a join at once (its held sync is answered), but a handshake initiation that reaches a peer before that peer has applied the newcomer is dropped, ` +
+      `and WireGuard retries an unanswered initiation only after 5 s (REKEY_TIMEOUT); so it is a fraction of a second in the usual case and about 5 s when such a race is lost. ` +
       `Through the tunnel a ping takes ${us(meshRtt.median)} against ${us(lanRtt.median)} on the LAN (${ratio(meshRtt.median, lanRtt.median)}×): wireguard-go's user-space encryption and its trips through the TUN device at each end.`;
     return { rows, reading, lanRtt, meshRtt };
   } finally {
@@ -225,12 +225,10 @@ async function endpointMove() {
         : `Afterwards n2 reached n1 ${paths.map((p, i) => `${i + 1}: ${p}`).join('; ')}. `) +
       `The coordinator's WireGuard first showed n1's new address at (${when(hubSaw)}), and n2's at (${when(n2Saw)}), n2 learning it from a sync or directly when n1 sent to it first. ` +
       (slowHub
-        ? `In ${slowCount} of ${MOVES.length} moves the coordinator took longer than two sync intervals (${secs(2 * SYNC_S * 1000)}) to see n1's new address, or had not seen it when n2 got through, although n1 pokes it after every sync. ` +
-          'That is consistent with wireguard-go (this version) sending to a peer from the source address it last used, which is gone, and dropping those packets, until it has heard nothing back for 15 s after sending (KEEPALIVE_TIMEOUT + REKEY_TIMEOUT): ' +
-          'then it forgets that source and handshakes from the new one. `wire` never sets the coordinator\'s endpoint again, which would make it forget at once; ' +
-          'peers whose endpoint it does re-apply (the lab\'s short watchdog threshold makes it do so every few seconds) recover sooner, hence the spread. '
-        : `The coordinator saw the move within about two sync intervals (${SYNC_S} s each), as designed. `) +
-      `With the defaults (sync every 30 s, stale after 180 s) expect longer than here.`;
+        ? `In ${slowCount} of ${MOVES.length} moves the coordinator took longer than two sync intervals (${secs(2 * SYNC_S * 1000)}) to see n1's new address, or had not seen it when n2 got through. ` +
+          'That points at wireguard-go (this version) sending from the source address it last used, which is gone, until it has heard nothing back for 15 s; `wire up` re-applies every endpoint when it sees its addresses change, which should make it forget at once. '
+        : 'n1 noticed its own address change at its next watchdog tick, set every endpoint again (which makes wireguard-go drop the source address it had been sending from) and poked the coordinator, whose held syncs then carried the new endpoint to n2 at once. ') +
+      `So the time depends on how often a node looks at its addresses (each watchdog tick: a quarter of the stale threshold, between 1 and 5 s; ${secs(Math.max(1000, Math.min(5000, (STALE_S * 1000) / 4)))} here, 5 s with the defaults), not on the sync interval (${SYNC_S} s).`;
     return { rows, reading, recovery, check };
   } finally {
     await mesh.lab.destroy();
