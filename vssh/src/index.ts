@@ -1,15 +1,18 @@
 /**
- * @meshpop/vssh is MeshPOP's layer 2: authenticated exec, file transfer and tunnels on TCP 48291.
- * This package is a skeleton so far: it builds and its CLI answers --help, and it has no commands yet.
+ * @meshpop/vssh is MeshPOP's layer 2: authenticated exec, file transfer and tunnels over the mesh on TCP 48291.
+ * So far it holds the protocol's framing and authentication (PROTOCOL.md); the daemon, the client and the
+ * CLI's commands come in later work, and the CLI lists none until they exist.
  */
-
-/** VsshError is the one error class of @meshpop/vssh: a string code (VSSH_...) and a message a person can act on. */
-export class VsshError extends Error {
-  readonly code: string;
-
-  constructor(code: `VSSH_${string}`, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'VsshError';
-    this.code = code;
-  }
-}
+export { VsshError, type VsshErrorCode } from './errors.js';
+export { FrameReader, FrameType, encodeFrame, MAX_FRAME, MAX_PAYLOAD, type Frame } from './protocol/frame.js';
+export {
+  MAX_SKEW_MS,
+  NonceWindow,
+  canonicalJson,
+  deriveNodeKey,
+  signReply,
+  signRequest,
+  verifyReply,
+  verifyRequest,
+  type RequestAuth,
+} from './protocol/auth.js';

@@ -1,0 +1,111 @@
+import { VsshError } from '../errors.js';
+
+/**
+ * A frame on the wire (see PROTOCOL.md):
+ *
+ *   u32BE length | u8 type | u32BE stream | payload        (length counts type + stream + payload)
+ *
+ * The length is checked against MAX_FRAME before a single payload byte is buffered, so a peer that
+ * announces 4 GiB costs nothing but the refusal.
+ */
+
+export const FrameType = {
+  REQUEST: 1,
+  REPLY: 2,
+  DATA: 3,
+  END: 4,
+  RESET: 5,
+  WINDOW: 6,
+  PING: 7,
+  PONG: 8,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** HEADER_BYTES is the fixed part after the length prefix: type and stream id. */
+export const HEADER_BYTES = 5;
+/** MAX_PAYLOAD is the largest payload a frame may carry: 1 MiB. */
+export const MAX_PAYLOAD = 1024 * 1024;
+/** MAX_FRAME is the largest length prefix accepted. */
+export const MAX_FRAME = HEADER_BYTES + MAX_PAYLOAD;
+
+/** Frame is one decoded frame. */
+export interface Frame {
+  type: FrameType;
+  stream: number;
+  payload: Buffer;
+}
+
+const TYPES = new Set<number>(Object.values(FrameType));
+
+/** encodeFrame lays a frame out in bytes. */
+export function encodeFrame(f: Frame): Buffer {
+  if (f.payload.length > MAX_PAYLOAD) throw new VsshError('VSSH_FRAME_TOO_LARGE', `a frame payload is ${f.payload.length} bytes; the limit is ${MAX_PAYLOAD}`);
+  if (!TYPES.has(f.type)) throw new VsshError('VSSH_FRAME_MALFORMED', `unknown frame type ${f.type}`);
+  if (!Number.isInteger(f.stream) || f.stream < 0 || f.stream > 0xffffffff) throw new VsshError('VSSH_FRAME_MALFORMED', `stream id ${f.stream} out of range`);
+  const head = Buffer.alloc(4 + HEADER_BYTES);
+  head.writeUInt32BE(HEADER_BYTES + f.payload.length, 0);
+  head.writeUInt8(f.type, 4);
+  head.writeUInt32BE(f.stream, 5);
+  return Buffer.concat([head, f.payload]);
+}
+
+/**
+ * FrameReader turns a byte stream into frames, however the bytes are cut. It throws a VsshError (and
+ * stays failed) on a length prefix over MAX_FRAME or under the header, or an unknown type: the
+ * connection is then to be closed, since the stream can no longer be trusted to be in step.
+ */
+export class FrameReader {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+  #failed: VsshError | undefined;
+
+  /** push adds bytes and returns every frame they complete. */
+  push(chunk: Buffer): Frame[] {
+    if (this.#failed) throw this.#failed;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    const out: Frame[] = [];
+    for (;;) {
+      if (this.#buffered < 4) return out;
+      const len = this.#peekLength();
+      if (len > MAX_FRAME || len < HEADER_BYTES) {
+        this.#failed = new VsshError(len > MAX_FRAME ? 'VSSH_FRAME_TOO_LARGE' : 'VSSH_FRAME_MALFORMED', `a frame announces ${len} bytes; frames are ${HEADER_BYTES} to ${MAX_FRAME} bytes`);
+        throw this.#failed;
+      }
+      if (this.#buffered < 4 + len) return out;
+      const bytes = this.#take(4 + len);
+      const type = bytes.readUInt8(4);
+      if (!TYPES.has(type)) {
+        this.#failed = new VsshError('VSSH_FRAME_MALFORMED', `unknown frame type ${type}`);
+        throw this.#failed;
+      }
+      out.push({ type: type as FrameType, stream: bytes.readUInt32BE(5), payload: bytes.subarray(4 + HEADER_BYTES) });
+    }
+  }
+
+  /** pending is how many bytes of an incomplete frame are held (a peer that stops mid-frame). */
+  get pending(): number {
+    return this.#buffered;
+  }
+
+  #peekLength(): number {
+    if (this.#chunks[0]!.length >= 4) return this.#chunks[0]!.readUInt32BE(0);
+    // The prefix is split over small chunks: read its 4 bytes without copying everything held.
+    const head = Buffer.alloc(4);
+    let got = 0;
+    for (const c of this.#chunks) {
+      got += c.copy(head, got, 0, Math.min(c.length, 4 - got));
+      if (got === 4) break;
+    }
+    return head.readUInt32BE(0);
+  }
+
+  #take(n: number): Buffer {
+    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
+    const frame = Buffer.from(all.subarray(0, n));
+    const rest = all.subarray(n);
+    this.#chunks = rest.length ? [rest] : [];
+    this.#buffered = rest.length;
+    return frame;
+  }
+}
