@@ -196,20 +196,26 @@ class Changes {
     }
   }
 
-  /** until resolves once the version is past `since`, after `ms`, or when the coordinator stops. */
-  async until(since: number, ms: number, gone: () => boolean): Promise<void> {
+  /** until resolves once the version is past `since`, after `ms`, when `gone` aborts (the client left), or when the coordinator stops. */
+  async until(since: number, ms: number, gone: AbortSignal): Promise<void> {
     const deadline = Date.now() + ms;
-    while (!this.#closed && !gone() && this.version() <= since && Date.now() < deadline) {
+    while (!this.#closed && !gone.aborted && this.version() <= since && Date.now() < deadline) {
       await new Promise<void>((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
           this.#waiters.delete(done);
+          gone.removeEventListener('abort', done);
           resolve();
         };
         const timer = setTimeout(done, Math.max(0, deadline - Date.now()));
         this.#waiters.add(done);
+        gone.addEventListener('abort', done, { once: true });
       });
     }
+  }
+
+  get closed(): boolean {
+    return this.#closed;
   }
 
   close(): void {
@@ -248,9 +254,12 @@ async function serveHttp(api: Api, req: IncomingMessage, res: ServerResponse, ch
   // A sync that says which version it has (`waitSince`) is held until something changes, or `waitMs`.
   const b = body as { waitSince?: unknown; waitMs?: unknown };
   if (apiReq.path === '/v1/sync' && r.status === 200 && typeof b.waitSince === 'number' && (r.body as { version: number }).version <= b.waitSince) {
-    await changes.until(b.waitSince, Math.min(Number(b.waitMs) || 0, MAX_HOLD_MS), () => res.destroyed || req.socket.destroyed);
+    const left = new AbortController();
+    res.once('close', () => left.abort());
+    await changes.until(b.waitSince, Math.min(Number(b.waitMs) || 0, MAX_HOLD_MS), left.signal);
     if (res.destroyed) return;
-    r = api.replyAgain(apiReq);
+    // Stopping: tell the node so, rather than answer "nothing changed" (it would wait a whole interval).
+    r = changes.closed ? { status: 503, body: { error: { code: 'WIRE_UNREACHABLE', message: 'the coordinator is stopping' } } } : api.replyAgain(apiReq);
   }
   send(r.status, r.body);
 }

@@ -162,7 +162,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
         const signal = opts.signal ? AbortSignal.any([opts.signal, inflight.signal]) : inflight.signal;
         current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', { ...info, waitSince: held ? before : undefined, waitMs: interval }, credential, interval + 15_000, signal);
         // A coordinator that does not hold requests must not make this a busy loop.
-        pause = held && Date.now() - asked < 1000 && current.version === before ? interval : 0;
+        pause = held && Date.now() - asked < 1000 && current.version === before ? Math.min(interval, 5000) : 0;
         held = true;
         writeCachedPeers(paths.peers, current);
         await apply();
