@@ -59,8 +59,10 @@ function poke(meshIp: string, port: number): void {
 
 /**
  * runNode is `wire up` after joining: it brings up the interface with the key from the vault, applies
- * the last known peers at once (so the mesh works while the coordinator is away), then syncs with the
- * coordinator every interval and applies what changed as a diff, never tearing the interface down.
+ * the last known peers at once (so the mesh works while the coordinator is away), then keeps a sync
+ * open with the coordinator (a long poll, answered when the peer list changes or after the interval)
+ * and applies what changed as a diff, never tearing the interface down. A watchdog looks after each
+ * peer's path (re-resolve, relay, retry direct) and after this machine's own addresses.
  * If wireguard-go dies, the interface is brought back and every peer re-applied. Removed from the mesh,
  * it drops every peer and stops. It returns when `signal` aborts, after taking the interface down.
  */
