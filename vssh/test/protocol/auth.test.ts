@@ -1,20 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { VsshError } from '../../src/errors.js';
+import { codeOf } from '../helpers.js';
 import { MAX_SKEW_MS, NonceWindow, canonicalJson, deriveNodeKey, signReply, signRequest, verifyReply, verifyRequest } from '../../src/protocol/auth.js';
 
 const master = new Uint8Array(32).fill(9);
 const key = deriveNodeKey(master, 'node-a');
 const body = Buffer.from('the body');
 const now = 1_800_000_000_000;
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof VsshError ? err.code : `not a VsshError: ${err}`;
-  }
-}
 
 describe('request authentication', () => {
   it('accepts a signed request once, and refuses its replay', () => {

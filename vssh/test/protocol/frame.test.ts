@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VsshError } from '../../src/errors.js';
+import { codeOf } from '../helpers.js';
 import { FrameReader, FrameType, MAX_FRAME, MAX_PAYLOAD, encodeFrame } from '../../src/protocol/frame.js';
 
 const frames = [
@@ -9,15 +10,6 @@ const frames = [
   { type: FrameType.END, stream: 1, payload: Buffer.alloc(0) },
   { type: FrameType.WINDOW, stream: 0xffffffff, payload: Buffer.from([0, 1, 0, 0]) },
 ];
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-    return undefined;
-  } catch (err) {
-    return err instanceof VsshError ? err.code : `not a VsshError: ${err}`;
-  }
-}
 
 describe('frames', () => {
   it('round-trip however the bytes are cut', () => {
