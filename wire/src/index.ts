@@ -10,6 +10,7 @@ export { MESH_CIDR, COORDINATOR_IP, meshIp } from './registry/addresses.js';
 export { Registry, checkNodeName, type NodeRecord, type NodeInfo, type TokenRecord } from './registry/registry.js';
 export { encodeToken, decodeToken, type JoinToken } from './token.js';
 export { startCoordinator, type Coordinator, type ServeOptions } from './coordinator/serve.js';
+export { ensureTls, type Tls } from './coordinator/tls.js';
 export { nodeSecret, type SyncReply, type JoinReply } from './coordinator/api.js';
 export { peersFor, type PeerView } from './coordinator/peers.js';
 export { joinMesh, type JoinOptions } from './node/join.js';

@@ -1,4 +1,4 @@
-import { createHash, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { VsshError } from '../errors.js';
 
 /**
@@ -38,11 +38,6 @@ const hmac = (key: Uint8Array, text: string): Buffer => createHmac('sha256', key
 
 function requestText(a: Omit<RequestAuth, 'mac'>): string {
   return ['vssh1 request', a.verb, canonicalJson(a.args), String(a.ts), a.nonce, a.bodyHash].join('\n');
-}
-
-/** deriveNodeKey is a node's key: HKDF-SHA256 of the controller's master secret with the node's id. */
-export function deriveNodeKey(master: Uint8Array, nodeId: string): Uint8Array {
-  return new Uint8Array(hkdfSync('sha256', master, new Uint8Array(0), `meshpop-vssh node-key ${nodeId}`, 32));
 }
 
 /** signRequest authenticates a request to a node with its key. */

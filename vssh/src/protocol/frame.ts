@@ -18,6 +18,7 @@ export const FrameType = {
   WINDOW: 6,
   PING: 7,
   PONG: 8,
+  MSG: 9,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { VsshError } from '../../src/errors.js';
 import { codeOf } from '../helpers.js';
-import { MAX_SKEW_MS, NonceWindow, canonicalJson, deriveNodeKey, signReply, signRequest, verifyReply, verifyRequest } from '../../src/protocol/auth.js';
+import { MAX_SKEW_MS, NonceWindow, canonicalJson, signReply, signRequest, verifyReply, verifyRequest } from '../../src/protocol/auth.js';
+import { deriveNodeKey } from '../../src/keys.js';
 
 const master = new Uint8Array(32).fill(9);
 const key = deriveNodeKey(master, 'node-a');

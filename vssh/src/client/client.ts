@@ -1,0 +1,326 @@
+import { createHash } from 'node:crypto';
+import { connect as netConnect, createServer, Server, Socket } from 'node:net';
+import { connect as tlsConnect, TLSSocket } from 'node:tls';
+import { basename, posix } from 'node:path';
+import { Readable } from 'node:stream';
+import { VsshError } from '../errors.js';
+import { Channel, Mux } from '../protocol/conn.js';
+import type { ExecResult } from '../server/exec.js';
+import type { FileInfo } from '../server/files.js';
+import type { SysInfo } from '../server/sysinfo.js';
+import { scanTree } from '../transfer/manifest.js';
+import { readNeeds, sendFiles, sendManifest, SendStats } from '../transfer/send.js';
+import { receiveTree, ReceiveStats } from '../transfer/receive.js';
+import { canonicalJson } from '../protocol/auth.js';
+import { Call } from './call.js';
+import { Address, NodeTarget } from './resolve.js';
+
+/** ClientOptions tune how a client reaches its node. */
+export interface ClientOptions {
+  /** per-address connect timeout (default 3 s) */
+  connectTimeoutMs?: number;
+  /** further rounds over all addresses after the first fails, with jittered backoff (default 2) */
+  retries?: number;
+}
+
+/** ExecOptions shape one remote command. */
+export interface ExecOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  maxOutputBytes?: number;
+  /** bytes for the command's stdin (a stream is copied until it ends) */
+  stdin?: Readable | Buffer | string;
+  /** called with output as it arrives; without them, output is collected into the result */
+  onStdout?: (b: Buffer) => void;
+  onStderr?: (b: Buffer) => void;
+  signal?: AbortSignal;
+}
+
+/** ExecOutcome is an exec's signed result and, when collected, its output. */
+export interface ExecOutcome extends ExecResult {
+  stdout: Buffer;
+  stderr: Buffer;
+}
+
+/** TransferOptions shape put, get and sync. */
+export interface TransferOptions {
+  delete?: boolean;
+  checksum?: boolean;
+  onBytes?: (n: number) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** backoff is the wait before retry `n` (from 0): 200 ms doubling, capped at 5 s, with +-50% jitter. */
+export const backoff = (n: number): number => Math.min(5000, 200 * 2 ** n) * (0.5 + Math.random());
+
+/**
+ * VsshClient talks to one node over one multiplexed connection, opened on first use and reopened (with
+ * jittered backoff) after it drops. It tries the node's addresses in order: Wire IP, Tailscale IP, then
+ * the public address, the last two with TLS 1.3 pinned to the node's key.
+ */
+export class VsshClient {
+  #mux: Mux | undefined;
+  #connecting: Promise<Mux> | undefined;
+  #address: Address | undefined;
+
+  constructor(readonly target: NodeTarget, private readonly key: Uint8Array, private readonly opts: ClientOptions = {}) {}
+
+  /** address is the address in use (after the first call). */
+  get address(): Address | undefined {
+    return this.#address;
+  }
+
+  /** call sends a signed request and returns it, for streaming verbs. */
+  async call(verb: string, args: Record<string, unknown>): Promise<Call> {
+    return new Call(await this.#connection(), this.key, this.target.name, verb, args);
+  }
+
+  /** request sends a request and returns its verified result. */
+  async request<T = Record<string, unknown>>(verb: string, args: Record<string, unknown> = {}): Promise<T> {
+    return (await (await this.call(verb, args)).result()) as T;
+  }
+
+  hello(): Promise<{ name: string; host: string; version: string; time: number; tlsFingerprint: string | null; policy: string[] }> {
+    return this.request('hello');
+  }
+
+  sysinfo(): Promise<SysInfo> {
+    return this.request('sysinfo');
+  }
+
+  stat(path: string, opts: { hash?: boolean } = {}): Promise<FileInfo> {
+    return this.request('stat', { path, hash: opts.hash });
+  }
+
+  /** list lists a remote folder (or one file), checking the batches against the node's signed hash. */
+  async list(path: string, opts: { recursive?: boolean; hash?: boolean; limit?: number } = {}): Promise<{ entries: FileInfo[]; truncated: boolean }> {
+    const call = await this.call('list', { path, ...opts });
+    const entries: FileInfo[] = [];
+    const hash = createHash('sha256');
+    for (let item = await call.next(); item; item = await call.next()) {
+      if (item.kind === 'msg' && Array.isArray(item.body.entries)) {
+        hash.update(canonicalJson(item.body.entries));
+        entries.push(...(item.body.entries as FileInfo[]));
+      }
+    }
+    const r = await call.result();
+    if (r.sha256 !== hash.digest('hex') || r.count !== entries.length) throw new VsshError('VSSH_INTEGRITY', `the listing from ${this.target.name} does not match its signed summary`);
+    return { entries, truncated: r.truncated === true };
+  }
+
+  /** ping measures a round trip on the connection, in milliseconds. */
+  async ping(): Promise<number> {
+    return (await this.#connection()).ping();
+  }
+
+  /** exec runs argv (no shell) or a shell string, streaming or collecting its output. */
+  async exec(command: { argv: string[] } | { shell: string }, opts: ExecOptions = {}): Promise<ExecOutcome> {
+    const call = await this.call('exec', { ...command, env: opts.env, cwd: opts.cwd, timeoutMs: opts.timeoutMs, maxOutputBytes: opts.maxOutputBytes, stdin: opts.stdin !== undefined });
+    const onAbort = (): void => call.cancel();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.stdin !== undefined) void feed(call, opts.stdin);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const outHash = createHash('sha256');
+    const errHash = createHash('sha256');
+    try {
+      for (let item = await call.next(); item; item = await call.next()) {
+        if (item.kind !== 'data') continue;
+        if (item.channel === Channel.ERR) {
+          errHash.update(item.bytes);
+          if (opts.onStderr) opts.onStderr(item.bytes);
+          else err.push(item.bytes);
+        } else {
+          outHash.update(item.bytes);
+          if (opts.onStdout) opts.onStdout(item.bytes);
+          else out.push(item.bytes);
+        }
+      }
+    } catch (e) {
+      if (opts.signal?.aborted) throw new VsshError('VSSH_CANCELLED', `the command on ${this.target.name} was cancelled`);
+      throw e;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+    const r = (await call.result()) as ExecResult;
+    if (r.stdoutSha256 !== outHash.digest('hex') || r.stderrSha256 !== errHash.digest('hex')) {
+      throw new VsshError('VSSH_INTEGRITY', `the output received from ${this.target.name} does not match what it signed (altered in transit)`);
+    }
+    return { ...r, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
+  }
+
+  /** put copies a local file or tree to `dest` on the node; unchanged files do not cross. */
+  async put(local: string, dest: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
+    const { entries } = await scanTree(local);
+    const call = await this.call('put', { dest, name: basename(local), delete: opts.delete, checksum: opts.checksum });
+    let sent: SendStats;
+    try {
+      sendManifest(call.stream, entries);
+      const needs = await readNeeds(call.stream, entries.length, (body) => call.verify(body));
+      sent = await sendFiles(call.stream, local, entries, needs, opts.onBytes);
+    } catch (err) {
+      // The node answered early (a refusal, a full disk): its signed reply says why.
+      if (err instanceof VsshError && err.code === 'VSSH_CANCELLED') await call.result();
+      throw err;
+    }
+    const received = (await call.result()) as ReceiveStats;
+    return { sent, received };
+  }
+
+  /** sync mirrors a local folder into `dest`: only changed files cross; with `delete`, extra files go. */
+  sync(local: string, dest: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
+    return this.put(local, dest, opts);
+  }
+
+  /** get copies a remote file or tree to `local`; unchanged files do not cross. */
+  async get(path: string, local: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
+    const call = await this.call('get', { path });
+    let received: ReceiveStats;
+    try {
+      received = await receiveTree(call.stream, { dest: local, name: posix.basename(path), checksum: opts.checksum, delete: opts.delete, onBytes: opts.onBytes, onReply: (body) => call.verify(body) });
+    } catch (err) {
+      call.cancel();
+      throw err;
+    }
+    const sent = (await call.result()) as unknown as SendStats;
+    return { sent, received };
+  }
+
+  /**
+   * tunnel listens on a local TCP port and carries each connection to host:port as seen from the node.
+   * Close the returned server to stop.
+   */
+  async tunnel(localPort: number, host: string, port: number, bindHost = '127.0.0.1'): Promise<Server> {
+    const server = createServer((sock) => void this.#carry(sock, host, port));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(localPort, bindHost, () => resolve());
+    });
+    return server;
+  }
+
+  async #carry(sock: Socket, host: string, port: number): Promise<void> {
+    sock.setNoDelay(true);
+    let call: Call;
+    try {
+      call = await this.call('tunnel', { host, port });
+      const first = await call.next();
+      if (!first || first.kind !== 'msg' || first.body.connected !== true) throw new VsshError('VSSH_UNREACHABLE', 'the tunnel did not open');
+    } catch {
+      sock.destroy();
+      return;
+    }
+    sock.on('error', () => call.cancel());
+    const up = (async () => {
+      for await (const chunk of sock as AsyncIterable<Buffer>) await call.stream.write(Channel.OUT, chunk);
+      call.stream.end();
+    })().catch(() => sock.destroy());
+    try {
+      for (let item = await call.next(); item; item = await call.next()) {
+        if (item.kind === 'data' && !sock.write(item.bytes)) await new Promise((r) => sock.once('drain', r));
+        else if (item.kind === 'end') sock.end();
+      }
+    } catch {
+      sock.destroy();
+    }
+    await up;
+  }
+
+  /** speed measures round trips and throughput both ways. */
+  async speed(bytes = 256 * 1024 * 1024): Promise<{ rttMs: number; upMBps: number; downMBps: number }> {
+    const rtts: number[] = [];
+    for (let i = 0; i < 20; i++) rtts.push(await this.ping());
+    rtts.sort((a, b) => a - b);
+    let t = performance.now();
+    const up = await this.call('speed', { direction: 'up' });
+    const block = Buffer.alloc(1024 * 1024 - 16);
+    for (let sent = 0; sent < bytes; sent += block.length) await up.stream.write(Channel.OUT, block.subarray(0, Math.min(block.length, bytes - sent)));
+    up.stream.end();
+    await up.result();
+    const upMs = performance.now() - t;
+    t = performance.now();
+    const down = await this.call('speed', { direction: 'down', bytes });
+    let got = 0;
+    for (let item = await down.next(); item; item = await down.next()) if (item.kind === 'data') got += item.bytes.length;
+    const downMs = performance.now() - t;
+    if (got !== bytes) throw new VsshError('VSSH_INTEGRITY', `the speed test received ${got} of ${bytes} bytes`);
+    const mbps = (ms: number): number => bytes / 1e6 / (ms / 1000);
+    return { rttMs: rtts[Math.floor(rtts.length / 2)]!, upMBps: mbps(upMs), downMBps: mbps(downMs) };
+  }
+
+  /** close drops the connection; running requests fail. */
+  close(): void {
+    this.#mux?.close();
+    this.#mux = undefined;
+  }
+
+  #connection(): Promise<Mux> {
+    if (this.#mux && !this.#mux.closed) return Promise.resolve(this.#mux);
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<Mux> {
+    const tried: string[] = [];
+    const rounds = 1 + (this.opts.retries ?? 2);
+    for (let round = 0; round < rounds; round++) {
+      if (round > 0) await sleep(backoff(round - 1));
+      for (const a of this.target.addresses) {
+        try {
+          const mux = await this.#open(a);
+          this.#mux = mux;
+          this.#address = a;
+          return mux;
+        } catch (err) {
+          if (err instanceof VsshError && err.code === 'VSSH_TLS') throw err; // a wrong certificate is not a network blip
+          tried.push(`${a.host}:${a.port} (${a.via}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      }
+    }
+    throw new VsshError('VSSH_UNREACHABLE', `cannot reach ${this.target.name}: ${[...new Set(tried)].join('; ')}. Is \`vssh serve\` running there, and the mesh up?`);
+  }
+
+  async #open(a: Address): Promise<Mux> {
+    const timeout = this.opts.connectTimeoutMs ?? 3000;
+    const socket: Socket = a.tls ? tlsConnect({ host: a.host, port: a.port, rejectUnauthorized: false, minVersion: 'TLSv1.3', servername: undefined }) : netConnect({ host: a.host, port: a.port });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new VsshError('VSSH_UNREACHABLE', `no answer within ${timeout} ms`));
+      }, timeout);
+      socket.once(a.tls ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
+    });
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 30_000);
+    const mux = new Mux(socket);
+    if (a.tls) {
+      // The certificate is self-signed; what makes it the node's is the node's signed hello naming it.
+      const hello = await new Call(mux, this.key, this.target.name, 'hello', {}).result();
+      const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256;
+      if (!seen || hello.tlsFingerprint !== seen) {
+        mux.close();
+        throw new VsshError('VSSH_TLS', `the TLS certificate at ${a.host}:${a.port} is not the one ${this.target.name} signed for: someone is in the middle, or the node's certificate changed.`);
+      }
+    }
+    return mux;
+  }
+}
+
+async function feed(call: Call, input: Readable | Buffer | string): Promise<void> {
+  try {
+    if (typeof input === 'string' || Buffer.isBuffer(input)) await call.stream.write(Channel.OUT, Buffer.from(input));
+    else for await (const chunk of input as AsyncIterable<Buffer>) await call.stream.write(Channel.OUT, chunk);
+    call.stream.end();
+  } catch {
+    /* the command ended or the stream failed; the exec's reply says how */
+  }
+}
+

@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { meshpopHome } from '@meshpop/vault';
+import { VsshError } from '../errors.js';
+import { DEFAULT_PORT, vsshPaths } from '../paths.js';
+
+/** Address is one way to reach a node's daemon; TLS is required off the mesh. */
+export interface Address {
+  host: string;
+  port: number;
+  tls: boolean;
+  via: 'static' | 'wire' | 'tailscale' | 'public';
+}
+
+/** NodeTarget is a node as the client knows it: its name, the id its key is derived from, and addresses in order of preference. */
+export interface NodeTarget {
+  name: string;
+  id: string;
+  addresses: Address[];
+}
+
+/**
+ * StaticNodes is `$MESHPOP_HOME/vssh/nodes.json`: name -> { addresses, port?, id?, tls? }. An address is
+ * "host" or "host:port" ("[v6]:port" for IPv6).
+ */
+export type StaticNodes = Record<string, { addresses: string[]; port?: number; id?: string; tls?: boolean }>;
+
+function parseAddress(a: string, port: number, tls: boolean): Address {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(a) ?? /^([^:]+):(\d+)$/.exec(a);
+  return m ? { host: m[1]!, port: Number(m[2]), tls, via: 'static' } : { host: a.replace(/^\[|\]$/g, ''), port, tls, via: 'static' };
+}
+
+/** readStaticNodes reads nodes.json (empty when absent), refusing a malformed one with the reason. */
+export function readStaticNodes(file: string): NodeTarget[] {
+  if (!existsSync(file)) return [];
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new VsshError('VSSH_BAD_INPUT', `${file} is not valid JSON (${(err as Error).message}); fix or remove it.`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VsshError('VSSH_BAD_INPUT', `${file} must be an object of node name -> {addresses, port}`);
+  return Object.entries(raw as StaticNodes).map(([name, n]) => {
+    if (!n || !Array.isArray(n.addresses) || n.addresses.length === 0 || !n.addresses.every((a) => typeof a === 'string')) {
+      throw new VsshError('VSSH_BAD_INPUT', `${file}: node "${name}" needs "addresses": a list of "host" or "host:port"`);
+    }
+    const port = n.port ?? DEFAULT_PORT;
+    return { name, id: n.id ?? name, addresses: n.addresses.map((a) => parseAddress(a, port, n.tls === true)) };
+  });
+}
+
+/** wireNodes lists the mesh's nodes from Wire: the registry on the coordinator, the cached peer list elsewhere. */
+async function wireNodes(home: string): Promise<NodeTarget[]> {
+  const wirePath = join(home, 'wire');
+  if (!existsSync(wirePath)) return [];
+  const wire = await import('@meshpop/wire'); // loaded only when the static list does not know the node
+  const paths = wire.wirePaths(home);
+  const toTarget = (name: string, id: string, meshIp: string, tailscaleIp: string | null, publicEndpoint: string | null): NodeTarget => {
+    const addresses: Address[] = [{ host: meshIp, port: DEFAULT_PORT, tls: false, via: 'wire' }];
+    if (tailscaleIp) addresses.push({ host: tailscaleIp, port: DEFAULT_PORT, tls: true, via: 'tailscale' });
+    const pub = publicEndpoint ? publicEndpoint.slice(0, publicEndpoint.lastIndexOf(':')).replace(/^\[|\]$/g, '') : null;
+    if (pub) addresses.push({ host: pub, port: DEFAULT_PORT, tls: true, via: 'public' });
+    return { name, id, addresses };
+  };
+  if (existsSync(paths.registry)) {
+    const reg = new wire.Registry(paths.registry);
+    try {
+      const nodes = reg.listNodes().map((n) => toTarget(n.name, n.id, n.meshIp, n.tailscaleIp, n.publicEndpoint));
+      return [toTarget('coordinator', 'coordinator', wire.COORDINATOR_IP, null, null), ...nodes];
+    } finally {
+      reg.close();
+    }
+  }
+  const cached = wire.readCachedPeers(paths.peers);
+  if (!cached) return [];
+  const self = cached.reply.self;
+  return [toTarget(self.name, self.id, self.meshIp, null, null), ...cached.reply.peers.map((p) => toTarget(p.name, p.id, p.meshIp, null, null))];
+}
+
+/** listNodes returns every node this machine knows: the static list first, then Wire's (names the static list has are not repeated). */
+export async function listNodes(home: string = meshpopHome()): Promise<NodeTarget[]> {
+  const fixed = readStaticNodes(vsshPaths(home).nodes);
+  const names = new Set(fixed.map((n) => n.name));
+  return [...fixed, ...(await wireNodes(home)).filter((n) => !names.has(n.name))];
+}
+
+/** resolveNode finds a node by name (or mesh IP), or throws VSSH_UNKNOWN_NODE listing the known ones. */
+export async function resolveNode(name: string, home: string = meshpopHome()): Promise<NodeTarget> {
+  const fixed = readStaticNodes(vsshPaths(home).nodes).find((n) => n.name === name);
+  if (fixed) return fixed;
+  const all = await listNodes(home);
+  const hit = all.find((n) => n.name === name || n.addresses.some((a) => a.via === 'wire' && a.host === name));
+  if (hit) return hit;
+  const known = all.map((n) => n.name).join(', ') || 'none';
+  throw new VsshError('VSSH_UNKNOWN_NODE', `no node named "${name}" (known: ${known}); add it to ${vsshPaths(home).nodes} or join it to the mesh.`);
+}

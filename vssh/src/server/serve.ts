@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { meshpopHome, openVault } from '@meshpop/vault';
+import { VsshError } from '../errors.js';
+import { daemonKey } from '../keys.js';
+import { Logger, logger } from '../log.js';
+import { DEFAULT_PORT, vsshPaths } from '../paths.js';
+import { Daemon, startDaemon } from './daemon.js';
+import { loadPolicy, Policy } from './policy.js';
+
+/** ServeOptions are `vssh serve`'s choices; everything else comes from $MESHPOP_HOME. */
+export interface ServeOptions {
+  home?: string;
+  /** addresses to bind (default: this node's mesh address, else 127.0.0.1) */
+  bind?: string[];
+  port?: number;
+  /** TLS 1.3; required for any address outside the mesh and loopback */
+  tls?: boolean;
+  /** policy file (default $MESHPOP_HOME/vssh/policy.json when present) */
+  policyFile?: string;
+  /** this node's id, when its key is derived from a master in its own vault */
+  id?: string;
+  name?: string;
+  log?: Logger;
+}
+
+const inMesh = (a: string): boolean => /^10\.99\.\d+\.\d+$/.test(a);
+const isLoopback = (a: string): boolean => /^127\./.test(a) || a === '::1' || a === 'localhost';
+
+/** identity reads who this node is in the mesh (name, id, mesh IP), if it is in one. */
+async function identity(home: string): Promise<{ name: string; id: string; meshIp: string } | undefined> {
+  const wirePath = `${home}/wire`;
+  if (!existsSync(wirePath)) return undefined;
+  const wire = await import('@meshpop/wire');
+  const paths = wire.wirePaths(home);
+  if (existsSync(paths.node)) {
+    const s = wire.readNodeState(paths.node);
+    return { name: s.name, id: s.id, meshIp: s.meshIp };
+  }
+  if (existsSync(paths.registry)) return { name: 'coordinator', id: 'coordinator', meshIp: wire.COORDINATOR_IP };
+  return undefined;
+}
+
+/**
+ * serveNode starts this machine's daemon: its key from the vault (keys.ts), bound to its mesh address
+ * unless told otherwise, TLS 1.3 wherever it listens outside the mesh, and its policy file.
+ */
+export async function serveNode(opts: ServeOptions = {}): Promise<Daemon> {
+  const home = opts.home ?? meshpopHome();
+  const paths = vsshPaths(home);
+  const me = await identity(home);
+  const vault = await openVault({ home });
+  let key: Uint8Array;
+  try {
+    key = (await daemonKey(vault, opts.id ?? me?.id)).key;
+  } finally {
+    await vault.close();
+  }
+  const hosts = opts.bind?.length ? opts.bind : [me?.meshIp ?? '127.0.0.1'];
+  const outside = hosts.filter((h) => !inMesh(h) && !isLoopback(h));
+  if (outside.length && !opts.tls) {
+    throw new VsshError('VSSH_TLS', `listening on ${outside.join(', ')} (outside the mesh) requires TLS: add --tls.`);
+  }
+  let tls: { cert: string; key: string } | undefined;
+  if (opts.tls) {
+    const { ensureTls } = await import('@meshpop/wire');
+    tls = await ensureTls(paths.tlsCert, paths.tlsKey, hosts, 'meshpop-vssh');
+  }
+  const policyFile = opts.policyFile ?? (existsSync(paths.policy) ? paths.policy : undefined);
+  const policy = policyFile ? await loadPolicy(policyFile) : Policy.open;
+  return startDaemon({ key, name: opts.name ?? me?.name ?? hostname(), hosts, port: opts.port ?? DEFAULT_PORT, tls, policy, log: opts.log ?? logger() });
+}

@@ -1,0 +1,58 @@
+import { connect } from 'node:net';
+import { VsshError } from '../errors.js';
+import { Channel } from '../protocol/conn.js';
+import { optInt, str } from '../protocol/args.js';
+import type { RequestContext } from './daemon.js';
+
+/**
+ * tunnelHandler connects to host:port as seen from the node and carries bytes both ways on the stream
+ * (flow-controlled in both directions) until both sides have ended. The reply counts the bytes.
+ */
+export async function tunnelHandler(ctx: RequestContext): Promise<Record<string, unknown>> {
+  const host = str(ctx.args, 'host');
+  const port = optInt(ctx.args, 'port', 65535);
+  if (!port) throw new VsshError('VSSH_BAD_INPUT', 'tunnel needs a port from 1 to 65535');
+  ctx.policy.checkTunnel(host, port);
+  const sock = connect({ host, port });
+  sock.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    sock.once('connect', resolve);
+    sock.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new VsshError('VSSH_UNREACHABLE', `the node could not connect to ${host}:${port} (${err.code === 'ECONNREFUSED' ? 'nothing listens there' : err.code ?? err.message})`)),
+    );
+  });
+  ctx.stream.msg({ connected: true });
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const abort = (): void => void sock.destroy();
+  ctx.signal.addEventListener('abort', abort, { once: true });
+  const toClient = (async () => {
+    try {
+      for await (const chunk of sock as AsyncIterable<Buffer>) {
+        bytesOut += chunk.length;
+        await ctx.stream.write(Channel.OUT, chunk);
+      }
+      ctx.stream.end();
+    } catch {
+      sock.destroy();
+    }
+  })();
+  const toTarget = (async () => {
+    try {
+      for (;;) {
+        const item = await ctx.stream.read();
+        if (!item || item.kind === 'end') break;
+        if (item.kind !== 'data') continue;
+        bytesIn += item.bytes.length;
+        if (!sock.write(item.bytes)) await new Promise((r) => sock.once('drain', r));
+      }
+      sock.end();
+    } catch {
+      sock.destroy();
+    }
+  })();
+  await Promise.all([toClient, toTarget]);
+  ctx.signal.removeEventListener('abort', abort);
+  if (ctx.signal.aborted) throw new VsshError('VSSH_CANCELLED', 'the tunnel was closed');
+  return { bytesIn, bytesOut };
+}

@@ -1,0 +1,75 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { VsshError, ioError } from '../errors.js';
+
+/**
+ * Entry is one thing in a transfer's manifest: its path relative to the root (posix, '' for the root
+ * itself), its type, and what the receiver needs to decide whether it must cross.
+ */
+export interface Entry {
+  path: string;
+  type: 'file' | 'dir' | 'symlink';
+  size: number;
+  mode: number;
+  mtimeMs: number;
+  /** a symlink's target, as written (not followed) */
+  target?: string;
+}
+
+/** PART_SUFFIX marks the temp files a transfer writes before renaming them into place. */
+export const PART_SUFFIX = '.vssh-part';
+
+/** scanTree lists `root` (a file, or a directory walked without following symlinks), sorted, root first. */
+export async function scanTree(root: string): Promise<{ entries: Entry[]; skipped: string[] }> {
+  const entries: Entry[] = [];
+  const skipped: string[] = [];
+  const visit = async (abs: string, rel: string): Promise<void> => {
+    let st;
+    try {
+      st = await lstat(abs);
+    } catch (err) {
+      if (rel === '') throw ioError(err, 'reading', abs);
+      skipped.push(`${rel}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      return;
+    }
+    const base = { path: rel, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
+    if (st.isFile()) entries.push({ ...base, type: 'file', size: st.size });
+    else if (st.isSymbolicLink()) entries.push({ ...base, type: 'symlink', target: await readlink(abs) });
+    else if (st.isDirectory()) {
+      entries.push({ ...base, type: 'dir' });
+      let names: string[];
+      try {
+        names = (await readdir(abs)).sort();
+      } catch (err) {
+        skipped.push(`${rel || '.'}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+        return;
+      }
+      for (const name of names) {
+        if (name.endsWith(PART_SUFFIX)) continue; // an unfinished transfer into this tree
+        await visit(join(abs, name), rel ? `${rel}/${name}` : name);
+      }
+    } else skipped.push(`${rel || '.'}: not a file, folder or symlink`);
+  };
+  await visit(root, '');
+  return { entries, skipped };
+}
+
+/**
+ * checkEntry refuses a manifest entry that could write outside the destination: absolute paths, `..`
+ * segments, empty segments, NUL bytes, or fields of the wrong type.
+ */
+export function checkEntry(e: unknown): Entry {
+  const bad = (why: string): VsshError => new VsshError('VSSH_BAD_INPUT', `a manifest entry is refused: ${why}`);
+  if (typeof e !== 'object' || e === null) throw bad('not an object');
+  const x = e as Record<string, unknown>;
+  if (typeof x.path !== 'string' || x.path.includes('\0') || x.path.length > 4096) throw bad('bad path');
+  if (x.path !== '' && (x.path.startsWith('/') || x.path.split('/').some((s) => s === '' || s === '.' || s === '..') || posix.normalize(x.path) !== x.path)) {
+    throw bad(`path "${x.path}" must be relative and stay inside the destination`);
+  }
+  if (x.type !== 'file' && x.type !== 'dir' && x.type !== 'symlink') throw bad(`unknown type for "${x.path}"`);
+  for (const k of ['size', 'mode', 'mtimeMs'] as const) {
+    if (typeof x[k] !== 'number' || !Number.isSafeInteger(x[k]) || (x[k] as number) < 0) throw bad(`${k} of "${x.path}" must be a non-negative integer`);
+  }
+  if (x.type === 'symlink' && (typeof x.target !== 'string' || x.target.length === 0 || x.target.includes('\0'))) throw bad(`symlink "${x.path}" has no target`);
+  return { path: x.path, type: x.type, size: x.size as number, mode: (x.mode as number) & 0o7777, mtimeMs: x.mtimeMs as number, ...(x.type === 'symlink' ? { target: x.target as string } : {}) };
+}

@@ -1,0 +1,256 @@
+import { createHash, Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { FileHandle, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink, utimes, chmod } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { VsshError, ioError } from '../errors.js';
+import { Stream } from '../protocol/conn.js';
+import { Policy } from '../server/policy.js';
+import { Entry, PART_SUFFIX, checkEntry } from './manifest.js';
+import { MANIFEST_BATCH, Need, SMALL_FILE, replyError } from './send.js';
+
+/** ReceiveOptions say where a transfer lands and how. */
+export interface ReceiveOptions {
+  /** where to write: the tree's root, or for a single file the file (or a folder to put it in) */
+  dest: string;
+  /** the source's base name, used when a single file lands in an existing folder */
+  name?: string;
+  /** delete what the destination has and the source does not (sync --delete) */
+  delete?: boolean;
+  /** compare by SHA-256 even when size and mtime match */
+  checksum?: boolean;
+  policy?: Policy;
+  onBytes?: (n: number) => void;
+  /** checks a reply that arrives mid-transfer and throws the error it carries (the client verifies its MAC) */
+  onReply?: (body: Record<string, unknown>) => unknown;
+}
+
+/** ReceiveStats is what a receiver did. */
+export interface ReceiveStats extends Record<string, unknown> {
+  target: string;
+  files: number;
+  bytes: number;
+  unchanged: number;
+  deleted: number;
+  failed: { path: string; error: string }[];
+}
+
+const WRITES_IN_FLIGHT = 32;
+
+/** partPath is where a file is written before it is renamed into place; its name ties it to the source's size and mtime, so a later transfer of the same file resumes it. */
+export function partPath(target: string, e: Entry): string {
+  const tag = createHash('sha256').update(`${e.size}:${e.mtimeMs}`).digest('hex').slice(0, 10);
+  return join(dirname(target), `.${basename(target)}.${tag}${PART_SUFFIX}`);
+}
+
+/**
+ * receiveTree is the receiving side of a transfer (see PROTOCOL.md, "Transfers"): it reads the manifest,
+ * answers with what it needs (skipping files whose size and mtime match, asking for a hash comparison
+ * when only the size matches, resuming from a part file), then writes each file to a part file, checks
+ * its SHA-256, sets mode and mtime and renames it into place. Nothing partial is ever at a destination.
+ */
+export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise<ReceiveStats> {
+  const policy = opts.policy ?? Policy.open;
+  const onReply = (body: Record<string, unknown>): never => {
+    (opts.onReply ?? ((b) => { throw replyError(b); }))(body);
+    throw new VsshError('VSSH_FRAME_MALFORMED', 'the other side answered before the transfer ended');
+  };
+  const entries = await readManifest(stream, onReply);
+  const root = entries[0]!;
+  if (root.path !== '') throw new VsshError('VSSH_BAD_INPUT', 'a manifest must start with its root');
+  let target = opts.dest;
+  if (root.type !== 'dir') {
+    const st = await stat(opts.dest).catch(() => undefined);
+    if (st?.isDirectory() || opts.dest.endsWith('/')) target = join(opts.dest, opts.name ?? 'file');
+  }
+  target = await policy.checkPath(target, 'write');
+  const perPath = policy.rules.allowPaths !== undefined;
+  const stats: ReceiveStats = { target, files: 0, bytes: 0, unchanged: 0, deleted: 0, failed: [] };
+  const pathOf = (e: Entry): string => (e.path ? join(target, e.path) : target);
+
+  // Plan: folders and symlinks now; for files, what must cross.
+  const needs: Need[] = [];
+  for (const [i, e] of entries.entries()) {
+    const at = pathOf(e);
+    if (perPath && e.path) await policy.checkPath(at, 'write');
+    try {
+      if (e.type === 'dir') await mkdir(at, { recursive: true });
+      else if (e.type === 'symlink') await placeSymlink(at, e.target!);
+      else {
+        policy.checkFileSize(e.size);
+        const need = await planFile(at, e, i, opts.checksum === true);
+        if (need) needs.push(need);
+        else stats.unchanged++;
+      }
+    } catch (err) {
+      if (err instanceof VsshError && err.code === 'VSSH_POLICY') throw err;
+      const e2 = ioError(err, 'preparing', at);
+      if (e2.code === 'VSSH_DISK_FULL') throw e2;
+      stats.failed.push({ path: e.path || '.', error: e2.message });
+    }
+  }
+  for (let k = 0; k < needs.length || k === 0; k += MANIFEST_BATCH) stream.msg({ need: needs.slice(k, k + MANIFEST_BATCH), more: k + MANIFEST_BATCH < needs.length });
+
+  // Receive.
+  const inFlight = new Set<Promise<void>>();
+  const track = async (p: Promise<void>): Promise<void> => {
+    inFlight.add(p);
+    void p.finally(() => inFlight.delete(p));
+    if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+  };
+  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; pos: number; end: number } | undefined;
+  const failWith = (path: string, err: unknown): void => void stats.failed.push({ path: path || '.', error: err instanceof VsshError ? err.message : String(err) });
+  try {
+    for (;;) {
+      const item = await stream.read();
+      if (!item || item.kind === 'end') break;
+      if (item.kind === 'reply') onReply(item.body);
+      if (item.kind === 'data') {
+        if (!cur) throw new VsshError('VSSH_FRAME_MALFORMED', 'file bytes arrived outside a file');
+        if (cur.pos + item.bytes.length > cur.end) throw new VsshError('VSSH_FRAME_MALFORMED', `more bytes arrived for ${cur.e.path || '.'} than announced`);
+        cur.hash.update(item.bytes);
+        if (cur.chunks) cur.chunks.push(item.bytes);
+        else await cur.fh!.write(item.bytes, 0, item.bytes.length, cur.pos).catch((err) => Promise.reject(ioError(err, 'writing', cur!.part)));
+        cur.pos += item.bytes.length;
+        opts.onBytes?.(item.bytes.length);
+        continue;
+      }
+      const m = item.body;
+      const e = typeof m.file === 'number' || typeof m.done === 'number' || typeof m.same === 'number' || typeof m.fail === 'number' ? entries[(m.file ?? m.done ?? m.same ?? m.fail) as number] : undefined;
+      if (!e || e.type !== 'file') throw new VsshError('VSSH_FRAME_MALFORMED', 'a transfer message names no file of the manifest');
+      if (typeof m.file === 'number') {
+        const offset = Number(m.offset ?? 0);
+        const size = Number(m.size);
+        if (offset + size !== e.size) throw new VsshError('VSSH_FRAME_MALFORMED', `the bytes announced for ${e.path || '.'} do not add up to its size`);
+        const part = partPath(pathOf(e), e);
+        const hash = createHash('sha256');
+        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], pos: 0, end: e.size };
+        else cur = { i: m.file, e, part, hash, fh: await openPart(part, offset, hash), pos: offset, end: e.size };
+      } else if (typeof m.done === 'number') {
+        if (!cur || cur.i !== m.done || cur.pos !== cur.end) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
+        const done = cur;
+        cur = undefined;
+        const ok = done.hash.digest('hex') === m.sha256;
+        const finish = finishFile(done.part, pathOf(e), e, ok, done.chunks, done.fh).then(
+          () => void stats.files++,
+          (err) => failWith(e.path, err),
+        );
+        stats.bytes += done.end;
+        await track(finish);
+      } else if (typeof m.same === 'number') {
+        await track(setMeta(pathOf(e), e).then(() => void stats.unchanged++, (err) => failWith(e.path, ioError(err, 'updating', pathOf(e)))));
+      } else {
+        failWith(e.path, `the sender could not read it (${String(m.error).slice(0, 200)})`);
+      }
+    }
+  } catch (err) {
+    await cur?.fh?.close().catch(() => {});
+    if (cur && (err as VsshError).code === 'VSSH_DISK_FULL') await unlink(cur.part).catch(() => {});
+    throw err;
+  } finally {
+    await Promise.allSettled(inFlight);
+  }
+  if (stats.failed.some((f) => f.error.includes('no space left'))) throw new VsshError('VSSH_DISK_FULL', stats.failed.find((f) => f.error.includes('no space left'))!.error);
+
+  for (const e of [...entries].reverse()) if (e.type === 'dir') await setMeta(pathOf(e), e).catch(() => {});
+  if (opts.delete && root.type === 'dir') stats.deleted = await deleteExtras(target, new Set(entries.map((e) => e.path)));
+  return stats;
+}
+
+async function readManifest(stream: Stream, onReply: (body: Record<string, unknown>) => never): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (;;) {
+    const item = await stream.read();
+    if (!item) throw new VsshError('VSSH_CONNECTION_LOST', 'the transfer ended before its manifest');
+    if (item.kind === 'reply') onReply(item.body);
+    if (item.kind !== 'msg' || !Array.isArray(item.body.manifest)) throw new VsshError('VSSH_FRAME_MALFORMED', 'a transfer must start with its manifest');
+    for (const e of item.body.manifest) entries.push(checkEntry(e));
+    if (item.body.more !== true) break;
+  }
+  if (entries.length === 0) throw new VsshError('VSSH_BAD_INPUT', 'the manifest is empty');
+  return entries;
+}
+
+/** planFile says what a file needs: nothing (same size and mtime), a hash comparison (same size), a resume, or everything. */
+async function planFile(at: string, e: Entry, i: number, checksum: boolean): Promise<Need | undefined> {
+  const st = await lstat(at).catch(() => undefined);
+  if (st?.isDirectory()) throw new VsshError('VSSH_IO', `${at} is a folder; the source has a file there`);
+  if (st?.isFile() && st.size === e.size) {
+    if (!checksum && Math.round(st.mtimeMs) === e.mtimeMs) return undefined;
+    return { i, sha256: await hashFile(at) };
+  }
+  const part = await stat(partPath(at, e)).catch(() => undefined);
+  if (part && part.size > 0 && part.size < e.size) return { i, offset: part.size };
+  return { i };
+}
+
+async function hashFile(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** openPart opens a part file for writing, feeding the hash with the prefix a resumed transfer keeps. */
+async function openPart(part: string, offset: number, hash: Hash): Promise<FileHandle> {
+  try {
+    if (offset > 0) {
+      for await (const chunk of createReadStream(part, { end: offset - 1 })) hash.update(chunk as Buffer);
+      const fh = await open(part, 'r+');
+      await fh.truncate(offset);
+      return fh;
+    }
+    return await open(part, 'w', 0o600);
+  } catch (err) {
+    throw ioError(err, 'creating', part);
+  }
+}
+
+async function finishFile(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[] | undefined, fh: FileHandle | undefined): Promise<void> {
+  try {
+    if (chunks) {
+      fh = await open(part, 'w', 0o600);
+      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, off)).bytesWritten;
+    }
+    await fh!.close();
+    fh = undefined;
+    if (!ok) throw new VsshError('VSSH_INTEGRITY', `${e.path || basename(target)} arrived damaged (SHA-256 mismatch); it was not written. Send it again.`);
+    await setMeta(part, e);
+    await rename(part, target);
+  } catch (err) {
+    await fh?.close().catch(() => {});
+    await unlink(part).catch(() => {});
+    throw ioError(err, 'writing', target);
+  }
+}
+
+async function setMeta(at: string, e: Entry): Promise<void> {
+  await chmod(at, e.mode); // explicitly: the umask may have narrowed the mode at creation
+  const t = e.mtimeMs / 1000;
+  await utimes(at, t, t);
+}
+
+async function placeSymlink(at: string, to: string): Promise<void> {
+  const cur = await readlink(at).catch(() => undefined);
+  if (cur === to) return;
+  const tmp = `${at}.${process.pid}${PART_SUFFIX}`;
+  await rm(tmp, { force: true });
+  await symlink(to, tmp);
+  await rename(tmp, at);
+}
+
+/** deleteExtras removes what `root` holds and the manifest does not (without following symlinks). */
+async function deleteExtras(root: string, keep: Set<string>): Promise<number> {
+  let deleted = 0;
+  const walk = async (rel: string): Promise<void> => {
+    const abs = rel ? join(root, rel) : root;
+    for (const d of await readdir(abs, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${d.name}` : d.name;
+      if (!keep.has(r)) {
+        await rm(join(abs, d.name), { recursive: true, force: true });
+        deleted++;
+      } else if (d.isDirectory()) await walk(r);
+    }
+  };
+  await walk('');
+  return deleted;
+}
