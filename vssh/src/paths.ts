@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { meshpopHome } from '@meshpop/vault';
+import { meshpopHome } from '@meshpop/vault/light';
 
 /** DEFAULT_PORT is vssh's TCP port on every node. */
 export const DEFAULT_PORT = 48291;

@@ -1,4 +1,5 @@
-import { meshpopHome, openVault, Vault } from '@meshpop/vault';
+import { meshpopHome, type Vault } from '@meshpop/vault/light';
+import { openVaultQuick } from '../vault.js';
 import { controllerMaster, deriveNodeKey } from '../keys.js';
 import { ClientOptions, VsshClient } from './client.js';
 import { resolveNode } from './resolve.js';
@@ -44,7 +45,7 @@ export class Pool {
   #masterKey(): Promise<Uint8Array> {
     this.#master ??= (async () => {
       if (this.opts.master) return this.opts.master;
-      const vault = this.opts.vault ?? (await openVault({ home: this.opts.home }));
+      const vault = this.opts.vault ?? (await openVaultQuick(this.opts.home ?? meshpopHome()));
       try {
         return (await controllerMaster(vault)).master;
       } finally {

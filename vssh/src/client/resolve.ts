@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { meshpopHome } from '@meshpop/vault';
+import { meshpopHome } from '@meshpop/vault/light';
 import { VsshError } from '../errors.js';
 import { DEFAULT_PORT, vsshPaths } from '../paths.js';
 

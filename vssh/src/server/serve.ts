@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { meshpopHome, openVault } from '@meshpop/vault';
+import { meshpopHome } from '@meshpop/vault/light';
+import { openVaultQuick } from '../vault.js';
 import { VsshError } from '../errors.js';
 import { daemonKey } from '../keys.js';
 import { Logger, logger } from '../log.js';
@@ -49,7 +50,7 @@ export async function serveNode(opts: ServeOptions = {}): Promise<Daemon> {
   const home = opts.home ?? meshpopHome();
   const paths = vsshPaths(home);
   const me = await identity(home);
-  const vault = await openVault({ home });
+  const vault = await openVaultQuick(home);
   let key: Uint8Array;
   try {
     key = (await daemonKey(vault, opts.id ?? me?.id)).key;

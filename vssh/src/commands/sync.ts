@@ -1,0 +1,28 @@
+import { Args, Flags } from '@oclif/core';
+import { VsshCommand } from '../cli/base.js';
+import { describeTransfer, transfer, TransferSummary } from '../cli/transfer.js';
+
+export default class Sync extends VsshCommand {
+  static override summary = 'Mirror a local folder into a folder on a node: only changed files cross; --delete removes extra files.';
+  static override description =
+    'Files whose size and mtime match are skipped without reading them (like rsync); a file of the same size but another mtime is ' +
+    'compared by SHA-256 first. The basis of `mpop deploy`.';
+  static override examples = ['<%= config.bin %> sync ./site g2:/var/www', '<%= config.bin %> sync ./site g2:/var/www --delete'];
+  static override args = {
+    src: Args.string({ required: true, description: 'local folder' }),
+    dest: Args.string({ required: true, description: 'NODE:/absolute/folder' }),
+  };
+  static override flags = {
+    delete: Flags.boolean({ description: 'delete files on the node that the source does not have' }),
+    checksum: Flags.boolean({ description: 'compare by SHA-256 even when size and mtime match' }),
+  };
+
+  async run(): Promise<TransferSummary> {
+    const { args, flags } = await this.parse(Sync);
+    const s = await transfer(args.src, args.dest, { delete: flags.delete, checksum: flags.checksum }, 'put');
+    this.log(describeTransfer(s));
+    for (const f of s.failed) this.logToStderr(`  ${f.path}: ${f.error}`);
+    if (s.failed.length) process.exitCode = 1;
+    return s;
+  }
+}
