@@ -66,6 +66,11 @@ export class VsshClient {
 
   constructor(readonly target: NodeTarget, private readonly key: Uint8Array, private readonly opts: ClientOptions = {}) {}
 
+  /** connected tells whether the client holds an open connection now. */
+  get connected(): boolean {
+    return !!this.#mux && !this.#mux.closed;
+  }
+
   /** address is the address in use (after the first call). */
   get address(): Address | undefined {
     return this.#address;

@@ -15,7 +15,7 @@ import { Frame, FrameReader, FrameType, HEADER_BYTES, MAX_PAYLOAD } from './fram
 
 /** INITIAL_WINDOW is how many DATA payload bytes a stream may have in flight before the first grant. */
 export const INITIAL_WINDOW = 8 * 1024 * 1024;
-/** MAX_STREAMS is how many streams one connection may have open at once. */
+/** MAX_STREAMS is how many requests one connection may have open at once (the daemon refuses more with VSSH_BUSY). */
 export const MAX_STREAMS = 4096;
 
 /** Channel numbers of DATA frames: stdin / stdout / file bytes on OUT, stderr on ERR. */
@@ -343,10 +343,6 @@ export class Mux extends EventEmitter {
       if (!this.onRequest) throw new VsshError('VSSH_FRAME_MALFORMED', 'a node does not open streams');
       if (f.stream === 0 || this.#streams.has(f.stream)) throw new VsshError('VSSH_FRAME_MALFORMED', `stream ${f.stream} is already open`);
       const s = new Stream(f.stream, this);
-      if (this.#streams.size >= MAX_STREAMS) {
-        s.reply({ error: { code: 'VSSH_BUSY', message: `this connection already has ${MAX_STREAMS} requests in flight; wait for some to finish` } });
-        return;
-      }
       this.#streams.set(f.stream, s);
       return this.onRequest(s, parseJson(f.payload, 'REQUEST'));
     }

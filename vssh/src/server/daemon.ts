@@ -2,7 +2,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { VsshError } from '../errors.js';
-import { Mux, Stream } from '../protocol/conn.js';
+import { MAX_STREAMS, Mux, Stream } from '../protocol/conn.js';
 import { NonceWindow, signReply, verifyRequest } from '../protocol/auth.js';
 import { DEFAULT_PORT } from '../paths.js';
 import { Logger, silentLogger } from '../log.js';
@@ -23,6 +23,8 @@ export interface DaemonOptions {
   tls?: { cert: string; key: string };
   policy?: Policy;
   log?: Logger;
+  /** requests one connection may have open at once (default MAX_STREAMS) */
+  maxStreams?: number;
 }
 
 /** Daemon is a running `vssh serve`. */
@@ -70,7 +72,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const mux = new Mux(socket, (stream, header) => void serveRequest(stream, header, peer));
+    const mux: Mux = new Mux(socket, (stream, header) => void serveRequest(stream, header, peer, mux));
     muxes.add(mux);
     mux.on('close', (err: VsshError) => {
       muxes.delete(mux);
@@ -78,7 +80,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
   };
 
-  async function serveRequest(stream: Stream, header: Record<string, unknown>, peer: string): Promise<void> {
+  async function serveRequest(stream: Stream, header: Record<string, unknown>, peer: string, mux: Mux): Promise<void> {
     const started = performance.now();
     let verb = typeof header.verb === 'string' ? header.verb.slice(0, 32) : '?';
     let nonce = '';
@@ -86,6 +88,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stream.onReset((err) => ac.abort(err));
     running.add(ac);
     try {
+      const max = opts.maxStreams ?? MAX_STREAMS;
+      if (mux.streams > max) throw new VsshError('VSSH_BUSY', `this connection already has ${max} requests in flight; wait for some to finish.`);
       const auth = verifyRequest(opts.key, header, new Uint8Array(0), window);
       verb = auth.verb;
       nonce = auth.nonce;
