@@ -46,12 +46,12 @@ export interface Served {
 }
 
 /** serve starts `vssh serve` on 127.0.0.1 with a free port and waits until it listens. */
-export async function serve(env: Record<string, string>, args: string[] = []): Promise<Served> {
-  const child = spawn(process.execPath, [VSSH_BIN, 'serve', '--bind', '127.0.0.1', '--port', '0', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function serve(env: Record<string, string>, args: string[] = [], port = 0): Promise<Served> {
+  const child = spawn(process.execPath, [VSSH_BIN, 'serve', '--bind', '127.0.0.1', '--port', String(port), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
-  const port = await new Promise<number>((resolve, reject) => {
+  const bound = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`vssh serve did not start: ${err}`)), 20_000);
     child.stdout!.on('data', (d) => {
       out += d;
@@ -68,7 +68,7 @@ export async function serve(env: Record<string, string>, args: string[] = []): P
   });
   return {
     child,
-    port,
+    port: bound,
     log: () => err,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
