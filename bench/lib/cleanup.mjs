@@ -20,9 +20,9 @@ export function cleanup() {
   }
 }
 
-/** tempDir creates a fresh directory under the OS temp dir and returns its path; cleanup() removes it. */
-export function tempDir(prefix) {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
+/** tempDir creates a fresh directory under `base` (default: the OS temp dir) and returns its path; cleanup() removes it. */
+export function tempDir(prefix, base = tmpdir()) {
+  const dir = mkdtempSync(join(base, prefix));
   onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }

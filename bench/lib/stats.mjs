@@ -1,4 +1,4 @@
-/** summarize returns the count, mean, median, 95th percentile and min of `samples` (ms), rounded to 0.01 ms. */
+/** summarize returns the count, mean, median, 90th and 95th percentiles, min and max of `samples` (ms), rounded to 0.01 ms. */
 export function summarize(samples) {
   const sorted = [...samples].sort((a, b) => a - b);
   const pick = (q) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
@@ -7,8 +7,10 @@ export function summarize(samples) {
     n: sorted.length,
     mean: round(sorted.reduce((s, x) => s + x, 0) / sorted.length),
     median: round(sorted.length % 2 ? pick(0.5) : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2),
+    p90: round(pick(0.9)),
     p95: round(pick(0.95)),
     min: round(sorted[0]),
+    max: round(sorted[sorted.length - 1]),
   };
 }
 

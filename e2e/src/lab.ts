@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WIRE_BIN = join(ROOT, 'wire', 'bin', 'run.js');
 export const SV_BIN = join(ROOT, 'vault', 'bin', 'run.js');
+export const VSSH_BIN = join(ROOT, 'vssh', 'bin', 'run.js');
 
 /** Result is how a command in a host ended. */
 export interface Result {
@@ -191,6 +192,11 @@ export class Lab {
     return this.exec(host, process.execPath, [WIRE_BIN, ...args]);
   }
 
+  /** vssh runs the `vssh` CLI inside a host and waits for it. */
+  vssh(host: Host, args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+    return this.exec(host, process.execPath, [VSSH_BIN, ...args], opts);
+  }
+
   /** start runs a long-lived command inside a host (its output goes to a log in its home); stop() ends it. */
   start(host: Host, cmd: string, args: string[], label: string): ChildProcess {
     const logDir = join(host.home, 'logs');
@@ -206,6 +212,11 @@ export class Lab {
   /** startWire runs `wire ARGS` as a long-lived process in a host. */
   startWire(host: Host, args: string[], label: string): ChildProcess {
     return this.start(host, process.execPath, [WIRE_BIN, ...args], label);
+  }
+
+  /** startVssh runs `vssh serve` (on the host's mesh address) as a long-lived process in a host. */
+  startVssh(host: Host, args: string[] = []): ChildProcess {
+    return this.start(host, process.execPath, [VSSH_BIN, 'serve', ...args], 'vssh');
   }
 
   /** processes returns the running long-lived processes of a host with this label. */
