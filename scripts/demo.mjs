@@ -1,7 +1,9 @@
 // demo.mjs: the README's main job. A local lab mesh: a coordinator (hub) and two nodes, each a network
 // namespace on this machine with its own vault, joined by real WireGuard; then the fleet commands
-// that exist so far run against it, and everything is taken down again.
-import { SYNC_S, lan, startEcho, tcpEcho } from '../e2e/dist/index.js';
+// run against it (wire, sv, vssh), and everything is taken down again.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SYNC_S, lan, startEcho, tcpEcho, waitFor } from '../e2e/dist/index.js';
 
 if (process.getuid?.() !== 0) {
   console.error('demo: the lab builds network namespaces and WireGuard interfaces, which needs root (sudo npm start).');
@@ -10,7 +12,7 @@ if (process.getuid?.() !== 0) {
 
 const show = async (lab, host, args, bin = 'wire') => {
   console.log(`\n[${host.name}]$ ${bin} ${args.join(' ')}`);
-  const r = bin === 'wire' ? await lab.wire(host, args) : await lab.exec(host, process.execPath, [new URL('../vault/bin/run.js', import.meta.url).pathname, ...args]);
+  const r = bin === 'wire' ? await lab.wire(host, args) : bin === 'vssh' ? await lab.vssh(host, args) : await lab.exec(host, process.execPath, [new URL('../vault/bin/run.js', import.meta.url).pathname, ...args]);
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   if (r.code !== 0) throw new Error(`${bin} ${args[0]} on ${host.name} exited with ${r.code}`);
@@ -34,6 +36,18 @@ try {
   await show(lab, n1, ['status']);
   await show(lab, hub, ['config', 'n1']);
   await show(lab, n1, ['list'], 'sv');
+
+  console.log('\nvssh: a daemon on every host, on its mesh address (vssh serve); the hub is the controller ...');
+  for (const h of [hub, n1, n2]) lab.startVssh(h);
+  for (const h of [hub, n1, n2]) await waitFor(`vssh on ${h.name}`, () => lab.log(h, 'vssh').includes('vssh serving on'), 20_000);
+  await show(lab, hub, ['status'], 'vssh');
+  await show(lab, hub, ['exec', 'n1', '--', 'ip', '-o', '-4', 'addr', 'show'], 'vssh');
+  await show(lab, hub, ['exec', 'n2', '--shell', 'uptime; df -h / | tail -1'], 'vssh');
+  writeFileSync(join(hub.home, 'release.tar'), Buffer.alloc(32 * 1024 * 1024, 7));
+  await show(lab, hub, ['put', join(hub.home, 'release.tar'), `n2:${n2.home}/release.tar`], 'vssh');
+  await show(lab, hub, ['put', join(hub.home, 'release.tar'), `n2:${n2.home}/release.tar`], 'vssh');
+  await show(lab, hub, ['ls', `n2:${n2.home}`], 'vssh');
+
 } catch (err) {
   failed = true;
   console.error(`\ndemo failed: ${err.message}`);
