@@ -29,3 +29,10 @@ export function timeRuns(cmd, args, { env = process.env, warmup = 3, runs = 30, 
   }
   return times;
 }
+
+/** timeOnce spawns `cmd args` to completion and returns its wall time in ms and its stdout (run's options). */
+export function timeOnce(cmd, args, opts) {
+  const start = performance.now();
+  const out = run(cmd, args, opts);
+  return { ms: performance.now() - start, out };
+}
