@@ -1,7 +1,7 @@
 // run.mjs runs every scenario in bench/ and rewrites BENCHMARKS.md from the fresh results
 // (`npm run bench`). It installs what the scenarios need from Debian first, when it is missing.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,14 +27,22 @@ function sh(cmd, args) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`})`);
 }
 
-/** installTools installs pass and gnupg with apt-get unless `pass` and `gpg` are already on PATH. */
+/** TOOLS are the Debian packages the scenarios need, each with the programs that show it is there. */
+const TOOLS = [
+  { packages: ['pass', 'gnupg'], present: () => onPath('pass') && onPath('gpg') },
+  { packages: ['openssh-server', 'openssh-client'], present: () => onPath('ssh') && onPath('scp') && onPath('ssh-keygen') && (onPath('sshd') || existsSync('/usr/sbin/sshd')) },
+  { packages: ['rsync'], present: () => onPath('rsync') },
+];
+
+/** installTools installs with apt-get the packages of TOOLS whose programs are not already there. */
 function installTools() {
-  if (onPath('pass') && onPath('gpg')) return;
+  const missing = TOOLS.filter((t) => !t.present()).flatMap((t) => t.packages);
+  if (!missing.length) return;
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   const apt = (...args) => (sudo.length ? sh('sudo', ['apt-get', ...args]) : sh('apt-get', args));
-  process.stderr.write('bench: installing pass and gnupg from Debian\n');
+  process.stderr.write(`bench: installing ${missing.join(', ')} from Debian\n`);
   apt('update');
-  apt('install', '-y', '--no-install-recommends', 'pass', 'gnupg');
+  apt('install', '-y', '--no-install-recommends', ...missing);
 }
 
 /** runScenario runs one scenario file in its own process and returns the JSON it prints. */
@@ -76,6 +84,7 @@ const times = (x) => `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`;
 
 /** section renders one scenario's result. */
 function section(r) {
+  if (r.layout === 'versus') return versusSection(r);
   const tools = Object.entries(r.tools ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
   return [
     `## ${r.title}`,
@@ -87,8 +96,48 @@ function section(r) {
     ),
     table(['ratio', 'of means', 'of medians'], r.ratios.map((x) => [x.label, times(x.mean), times(x.median)]), ['---', '---:', '---:']),
     `**Reading.** ${r.reading}`,
-    `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.`,
+    footer(r),
   ].join('\n\n');
+}
+
+/** vsshIs says how vssh's time compares with the alternative's: "2.3× faster" or "1.4× slower". */
+function vsshIs(vssh, other) {
+  const fmt = (x) => (x >= 10 ? x.toFixed(0) : x.toFixed(1));
+  return vssh <= other ? `${fmt(other / vssh)}× faster` : `${fmt(vssh / other)}× slower`;
+}
+
+/**
+ * versusSection renders a scenario that sets vssh against an alternative: its rows with the statistics
+ * it names in `columns` (in ms, or in s when `unit` is 's') and MB/s when rows carry it, then one line
+ * per comparison saying how much faster or slower vssh is, by medians.
+ */
+function versusSection(r) {
+  const unit = r.unit ?? 'ms';
+  const fmt = unit === 's' ? (x) => (x / 1000).toFixed(2) : ms;
+  const columns = r.columns ?? ['median', 'p90'];
+  const rate = r.rows.some((row) => row.mbps !== undefined);
+  const tools = Object.entries(r.tools ?? {}).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    `## ${r.title}`,
+    `${r.about}${tools ? ` Versions: ${tools}.` : ''}`,
+    table(
+      ['', 'what is timed', 'runs', ...columns.map((c) => `${c} ${unit}`), ...(rate ? ['MB/s (of the median)'] : [])],
+      r.rows.map((row) => [row.label, row.command, row.n, ...columns.map((c) => fmt(row[c])), ...(rate ? [row.mbps === undefined ? '' : row.mbps.toFixed(0)] : [])]),
+      ['---', '---', '---:', ...columns.map(() => '---:'), ...(rate ? ['---:'] : [])],
+    ),
+    table(
+      ['comparison (medians)', 'vssh', 'alternative', 'vssh is'],
+      r.comparisons.map((c) => [c.label, `${c.vsshRow}: ${fmt(c.vssh)} ${unit}`, `${c.otherRow}: ${fmt(c.other)} ${unit}`, vsshIs(c.vssh, c.other)]),
+      ['---', '---', '---', '---:'],
+    ),
+    `**Reading.** ${r.reading}`,
+    footer(r),
+  ].join('\n\n');
+}
+
+/** footer names the scenario's file and how to run it alone. */
+function footer(r) {
+  return `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.`;
 }
 
 /** page renders BENCHMARKS.md. */

@@ -45,6 +45,11 @@ describe('vssh exec', () => {
     expect([down.exitCode, down.stderr]).toEqual([255, expect.stringContaining('cannot reach gone: 127.0.0.1:1')]);
   });
 
+  it('does not hand the daemon\'s vault access to the commands it runs', async () => {
+    const r = await vssh(ctl.env, ['exec', 'n1', '--shell', 'echo "${SV_PASSWORD_FILE:-unset} ${MESHPOP_HOME:-unset}"']);
+    expect(r.stdout).toBe(`unset ${ctl.dir}`);
+  });
+
   it('`vssh NODE` opens the shell on a terminal', async () => {
     const r = await vssh(ctl.env, ['n1', '--command', 'echo from-a-pty; tty']);
     expect(r.exitCode).toBe(0);

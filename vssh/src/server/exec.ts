@@ -50,7 +50,7 @@ export async function execHandler(ctx: RequestContext): Promise<ExecResult> {
   const [file, fileArgs] = argv ? [argv[0]!, argv.slice(1)] : ['/bin/sh', ['-c', shell!]];
   const child = spawn(file, fileArgs, {
     cwd,
-    env: env ? { ...process.env, ...env } : process.env,
+    env: { ...childEnv(), ...env },
     detached: true, // its own process group, so a kill reaches everything it started
     stdio: [withStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
@@ -150,6 +150,12 @@ export async function execHandler(ctx: RequestContext): Promise<ExecResult> {
     stderrSha256: errHash.digest('hex'),
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** childEnv is the daemon's environment minus what only the daemon should know (how to open its vault). */
+export function childEnv(): NodeJS.ProcessEnv {
+  const { SV_PASSWORD_FILE: _p, SV_KEY_FILE: _k, ...rest } = process.env;
+  return rest;
 }
 
 /** feedStdin copies the client's DATA into the process's stdin, honouring its backpressure. */

@@ -3,6 +3,7 @@ import { VsshError } from '../errors.js';
 import { Channel } from '../protocol/conn.js';
 import { optInt, optStr } from '../protocol/args.js';
 import type { RequestContext } from './daemon.js';
+import { childEnv } from './exec.js';
 
 /**
  * shellHandler runs an interactive login shell (or a given shell command) on a pseudo-terminal. The
@@ -20,7 +21,7 @@ export async function shellHandler(ctx: RequestContext): Promise<Record<string, 
   const shell = process.env.SHELL || (me.shell && me.shell !== '' ? me.shell : '/bin/sh');
   let pty;
   try {
-    pty = spawn(shell, command ? ['-c', command] : ['-l'], { name: term, cols: cols || 80, rows: rows || 24, cwd: me.homedir, env: { ...process.env, TERM: term } as Record<string, string> });
+    pty = spawn(shell, command ? ['-c', command] : ['-l'], { name: term, cols: cols || 80, rows: rows || 24, cwd: me.homedir, env: { ...childEnv(), TERM: term } as Record<string, string> });
   } catch (err) {
     throw new VsshError('VSSH_IO', `could not start a terminal on the node (${(err as Error).message})`);
   }

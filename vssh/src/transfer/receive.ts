@@ -63,6 +63,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     if (st?.isDirectory() || opts.dest.endsWith('/')) target = join(opts.dest, opts.name ?? 'file');
   }
   target = await policy.checkPath(target, 'write');
+  if (root.type !== 'dir') await mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(ioError(err, 'creating', dirname(target))));
   const perPath = policy.rules.allowPaths !== undefined;
   const stats: ReceiveStats = { target, files: 0, bytes: 0, unchanged: 0, deleted: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(target, e.path) : target);

@@ -106,6 +106,8 @@ describe('put, get and sync', () => {
     const r = await l.client.put(f, join(dir, 'into'));
     expect(r.received.target).toBe(join(dir, 'into', 'one.bin'));
     expect(statSync(join(dir, 'into', 'one.bin')).mode & 0o777).toBe(0o640);
+    await l.client.put(f, join(dir, 'new/deep/one.bin')); // missing folders are made
+    expect(readFileSync(join(dir, 'new/deep/one.bin')).equals(readFileSync(f))).toBe(true);
   });
 
   it('resumes a big file after the connection broke, leaving no partial file at the destination', async () => {
