@@ -124,6 +124,8 @@ export async function startSshd() {
     rsh: ['ssh', ...ssh].join(' '),
     control,
     isolatedHome,
+    /** log returns the last 4000 characters sshd wrote (it logs every connection and session). */
+    log: () => log,
     /** startMaster opens the connection that `control` joins, and waits until it answers `ssh -O check`. */
     async startMaster() {
       master = spawn('ssh', [...ssh, '-M', '-N', '-o', `ControlPath=${controlPath}`, target], { stdio: 'ignore' });

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createServer, connect } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Home, Served, makeHome, serve, vssh, writeNodes } from './fixture.js';
+import { Home, Served, VSSH_BIN, makeHome, serve, vssh, writeNodes } from './fixture.js';
 import { waitFor } from './loopback.js';
 
 /**
@@ -76,6 +79,39 @@ describe('vssh put, get, sync, ls, status', () => {
     expect(ls.entries.map((e: { path: string }) => e.path)).toEqual(['css', 'css/a.css', 'index.html']);
     const wrongWay = await vssh(ctl.env, ['put', `n1:${dest}`, join(ctl.dir, 'x')]);
     expect([wrongWay.exitCode, wrongWay.stderr]).toEqual([2, expect.stringContaining('must be NODE:/absolute/path')]);
+  });
+
+  it('info, speed and tunnel work from the CLI', async () => {
+    const info = JSON.parse((await vssh(ctl.env, ['info', 'n1', '--json'])).stdout);
+    expect(info.hostname).toBe(hostname());
+    const speed = JSON.parse((await vssh(ctl.env, ['speed', 'n1', '--mib', '16', '--json'])).stdout);
+    expect(speed.upMBps).toBeGreaterThan(0);
+    expect(speed.rttMs).toBeLessThan(1000);
+    const echo = createServer((s) => s.pipe(s));
+    await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+    const tunnel = spawn(process.execPath, [VSSH_BIN, 'tunnel', 'n1', `0:127.0.0.1:${(echo.address() as { port: number }).port}`], { env: { ...process.env, ...ctl.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        tunnel.stdout!.on('data', (d) => {
+          out += d;
+          const m = /forwarding 127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+        tunnel.once('exit', (code) => reject(new Error(`tunnel exited ${code}`)));
+      });
+      const reply = await new Promise<string>((resolve) => {
+        const s = connect(port, '127.0.0.1', () => s.write('through the tunnel'));
+        s.on('data', (d) => {
+          resolve(d.toString());
+          s.end();
+        });
+      });
+      expect(reply).toBe('through the tunnel');
+    } finally {
+      tunnel.kill('SIGTERM');
+      echo.close();
+    }
   });
 
   it('status shows which nodes answer', async () => {
