@@ -2,13 +2,12 @@
 // connection already open: vssh's Pool (the library, one multiplexed connection) against ssh joining a
 // ControlMaster connection. As a whole process from a script: `vssh exec n1 -- true` against
 // `ssh HOST true` (a new connection each time). Both servers run on 127.0.0.1 as child processes.
-import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { Pool } from '../vssh/dist/index.js';
 import { cleanup } from './lib/cleanup.mjs';
 import { runIfMain } from './lib/main.mjs';
 import { timeRuns } from './lib/spawn.mjs';
-import { sshVersions, startSshd } from './lib/sshd.mjs';
+import { negotiated, sshVersions, startSshd } from './lib/sshd.mjs';
 import { msText, ratio, summarize } from './lib/stats.mjs';
 import { NODE, VSSH, scratchVssh, startServe, vsshVersion, withoutCaCerts } from './lib/vssh.mjs';
 
@@ -24,7 +23,7 @@ export async function run() {
     const vault = scratchVssh();
     const daemon = await startServe(vault);
     const sshd = await startSshd();
-    const algorithms = negotiated(sshd);
+    const { kex, cipher } = negotiated(sshd);
 
     const pooled = await timePooled(vault.home);
     await sshd.startMaster();
@@ -52,7 +51,7 @@ export async function run() {
     }
     const floor = timed('floor: Node start-up', '`node -e 0`, no NODE_EXTRA_CA_CERTS', [process.execPath, ['-e', '0'], { env: withoutCaCerts(process.env) }], FRESH_RUNS);
     rows.push(sFresh, sCurve, floor);
-    comparisons.push({ label: 'one-shot vssh (no NODE_EXTRA_CA_CERTS) vs ssh joining a ControlMaster', vssh: (vBare ?? vCli).median, other: sControl.median, vsshRow: (vBare ?? vCli).label, otherRow: sControl.label });
+    comparisons.push({ label: `one-shot vssh${vBare ? ' (no NODE_EXTRA_CA_CERTS)' : ''} vs ssh joining a ControlMaster`, vssh: (vBare ?? vCli).median, other: sControl.median, vsshRow: (vBare ?? vCli).label, otherRow: sControl.label });
 
     await sshd.stop();
     await daemon.stop();
@@ -68,16 +67,16 @@ export async function run() {
         `ssh joins a ControlMaster connection opened beforehand (\`ssh -M -N\`), ${CONTROL_RUNS} whole \`ssh\` processes after 5 untimed. ` +
         `**One-shot:** \`vssh exec n1 -- true\` and \`ssh HOST true\` as whole processes, each with a new connection, ${FRESH_RUNS} times after ${WARMUP} untimed. ` +
         `The vssh CLI gets its key from a running vault agent (\`sv unlock\`), as it does on a controller; ssh uses an ed25519 key without a passphrase. ` +
-        `ssh negotiated ${algorithms}; vssh on loopback is plain TCP with HMAC-SHA256 on every request and reply and no encryption (on a mesh, WireGuard encrypts underneath it), so the two do not do the same cryptographic work. ` +
+        `ssh negotiated the key exchange ${kex} and the cipher ${cipher}; vssh on loopback is plain TCP with HMAC-SHA256 on every request and reply and no encryption (on a mesh, WireGuard encrypts underneath it), so the two do not do the same cryptographic work. ` +
         'sshd runs each command through the login shell (`bash -c true`); vssh runs `true` directly. ' +
         (sshd.isolatedHome
-          ? 'sshd runs in a mount namespace where the home folder is empty: bash started by sshd reads ~/.bashrc, and this machine\'s (pyenv init) would otherwise add about 100 ms to every ssh command. '
+          ? 'sshd runs in a mount namespace of its own where the home folder is empty: bash started by sshd reads ~/.bashrc, and whatever this machine\'s does would otherwise be timed as part of every ssh command. '
           : 'sshd uses the home folder as it is, so whatever ~/.bashrc does is timed as part of ssh. ') +
         'p90 is the nearest-rank 90th percentile.',
       tools: { node: process.version, vssh: vsshVersion(), ...sshVersions() },
       rows,
       comparisons,
-      reading: readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect: pooled.connect }),
+      reading: readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect: pooled.connect, kex }),
     };
   } finally {
     cleanup();
@@ -108,21 +107,13 @@ async function timePooled(home) {
   }
 }
 
-/** negotiated returns the key exchange and cipher that ssh and sshd agree on, from `ssh -v`. */
-function negotiated(sshd) {
-  const r = spawnSync('ssh', ['-o', 'LogLevel=DEBUG1', ...sshd.ssh, sshd.target, 'true'], { encoding: 'utf8' });
-  const kex = r.stderr.match(/kex: algorithm: (\S+)/)?.[1] ?? 'unknown';
-  const cipher = r.stderr.match(/kex: client->server cipher: (\S+)/)?.[1] ?? 'unknown';
-  return `the key exchange ${kex} and the cipher ${cipher}`;
-}
-
 /** versus says how vssh's time compares with another's: "2.3× faster than" or "1.4× slower than". */
 function versus(vssh, other) {
   return vssh <= other ? `${ratio(other, vssh)}× faster than` : `${ratio(vssh, other)}× slower than`;
 }
 
 /** readExec says in a few sentences what the medians mean. */
-function readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect }) {
+function readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect, kex }) {
   const cli = vBare ?? vCli;
   return (
     `On an open connection a vssh exec takes ${msText(vPool.median)} (median; p90 ${msText(vPool.p90)}), ${versus(vPool.median, sControl.median)} ssh joining a ControlMaster (${msText(sControl.median)}), ` +
@@ -133,7 +124,7 @@ function readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect
       ? `This machine sets NODE_EXTRA_CA_CERTS, which makes every Node process load a CA bundle at start; without it \`vssh exec\` takes ${msText(vBare.median)} (${versus(vBare.median, sFresh.median)} ssh). `
       : '') +
     `Starting Node alone takes ${msText(floor.median)}: that is ${Math.round((floor.median / cli.median) * 100)}% of the one-shot \`vssh exec\`; vssh has no handshake to pay beyond a TCP connect, so the rest is loading its code, reading the key from the vault agent and the exec itself. ` +
-    `ssh's new connection is mostly its key exchange: with curve25519 instead of the default post-quantum hybrid it takes ${msText(sCurve.median)}, ${msText(sFresh.median - sCurve.median)} less. ` +
+    `The key exchange is a large part of ssh's new connection: with curve25519-sha256 instead of the default ${kex} it takes ${msText(sCurve.median)}, ${msText(sFresh.median - sCurve.median)} less. ` +
     `A script that runs many commands on a node is best served by ssh's ControlMaster (${msText(sControl.median)} each) or by vssh's library, which keeps its connection (${msText(vPool.median)}); the vssh CLI pays Node's start-up on every call.`
   );
 }

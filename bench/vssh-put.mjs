@@ -1,17 +1,18 @@
 // vssh-put: copying one 1 GiB file of random bytes to a fresh destination over loopback: `vssh put`
 // against `scp` and `rsync -e ssh` on the same file in the same run, and, as the upper limit, a raw
 // TCP copy in Node (no authentication, no framing, no hashing).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import { once } from 'node:events';
-import { closeSync, createReadStream, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { cleanup, onCleanup, tempDir } from './lib/cleanup.mjs';
 import { runIfMain } from './lib/main.mjs';
 import { scratchBase, where } from './lib/scratch.mjs';
 import { timeOnce } from './lib/spawn.mjs';
-import { sshVersions, startSshd } from './lib/sshd.mjs';
+import { negotiated, scpProtocol, sshVersions, startSshd } from './lib/sshd.mjs';
 import { ratio, summarize } from './lib/stats.mjs';
 import { NODE, VSSH, scratchVssh, startServe, vsshVersion, withoutCaCerts } from './lib/vssh.mjs';
 
@@ -72,6 +73,7 @@ export async function run() {
     });
     const [vssh, scp, rsync, raw] = rows;
     const scpMode = scpProtocol(sshd, dir);
+    const { cipher } = negotiated(sshd);
 
     await sink.stop();
     await sshd.stop();
@@ -88,8 +90,9 @@ export async function run() {
         `each tool copies the file ${RUNS} times to a destination that does not exist (deleted, untimed, before every run; nothing is dropped from the page cache, and the source stays in memory throughout), ` +
         'the tools taking turns run by run. Each run is one whole client process; each copy is checked for its size, and the first of each tool for its SHA-256. ' +
         `scp uses the ${scpMode} (OpenSSH's default); rsync runs over the same ssh, and with a fresh destination it sends the whole file. ` +
-        'ssh encrypts with chacha20-poly1305, its default; vssh on loopback sends the bytes in clear and hashes them with SHA-256 at both ends (on a mesh, WireGuard encrypts underneath it). ' +
-        'vssh runs without NODE_EXTRA_CA_CERTS, which this machine sets (it costs about 80 ms of Node start-up; see the exec table). MB/s is 10^6 bytes per second of the median time.',
+        `ssh encrypts with ${cipher}, its default; vssh on loopback sends the bytes in clear and hashes them with SHA-256 at both ends (on a mesh, WireGuard encrypts underneath it). ` +
+        (process.env.NODE_EXTRA_CA_CERTS ? 'vssh runs without NODE_EXTRA_CA_CERTS, which this machine sets (it slows every Node start; the exec table measures by how much). ' : '') +
+        'MB/s is 10^6 bytes per second of the median time.',
       tools: { node: process.version, vssh: vsshVersion(), ...sshVersions() },
       rows,
       comparisons: [
@@ -141,19 +144,6 @@ async function startSink(dest) {
       await exit;
     },
   };
-}
-
-/** scpProtocol copies a small file with `scp -v` and says which protocol it used: SFTP (OpenSSH 9.0 on) or the legacy SCP protocol. */
-function scpProtocol(sshd, dir) {
-  const small = join(dir, 'probe.txt');
-  writeFileSync(small, 'probe\n');
-  const r = spawnSync('scp', ['-v', ...sshd.scp, small, `${sshd.target}:${small}.copy`], { encoding: 'utf8' });
-  rmSync(small, { force: true });
-  rmSync(`${small}.copy`, { force: true });
-  if (r.status !== 0) throw new Error(`scp failed: ${r.stderr.slice(-500)}`);
-  if (/Sending subsystem: sftp/.test(r.stderr)) return 'SFTP protocol';
-  if (/Sending command: scp /.test(r.stderr)) return 'legacy SCP protocol';
-  return 'protocol it chose (not recognized from `scp -v`)';
 }
 
 /** readPut says in a few sentences what the medians mean. */

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -148,6 +148,26 @@ export async function startSshd() {
       clearTimeout(timer);
     },
   };
+}
+
+/** scpProtocol copies a small file in `dir` with `scp -v` through `sshd` (startSshd) and says which protocol it used: SFTP (OpenSSH 9.0 on) or the legacy SCP protocol. */
+export function scpProtocol(sshd, dir) {
+  const small = join(dir, 'probe.txt');
+  writeFileSync(small, 'probe\n');
+  const r = spawnSync('scp', ['-v', ...sshd.scp, small, `${sshd.target}:${small}.copy`], { encoding: 'utf8' });
+  rmSync(small, { force: true });
+  rmSync(`${small}.copy`, { force: true });
+  if (r.status !== 0) throw new Error(`scp failed: ${r.stderr.slice(-500)}`);
+  if (/Sending subsystem: sftp/.test(r.stderr)) return 'SFTP protocol';
+  if (/Sending command: scp /.test(r.stderr)) return 'legacy SCP protocol';
+  return 'protocol it chose (not recognized from `scp -v`)';
+}
+
+/** negotiated returns the key exchange and the cipher that ssh and `sshd` (startSshd) agree on, read from `ssh -v`. */
+export function negotiated(sshd) {
+  const r = spawnSync('ssh', ['-o', 'LogLevel=DEBUG1', ...sshd.ssh, sshd.target, 'true'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ssh failed: ${r.stderr.slice(-500)}`);
+  return { kex: r.stderr.match(/kex: algorithm: (\S+)/)?.[1] ?? 'unknown', cipher: r.stderr.match(/kex: client->server cipher: (\S+)/)?.[1] ?? 'unknown' };
 }
 
 /** sshVersions returns the versions of the OpenSSH client and of rsync. */

@@ -106,7 +106,9 @@ export function readHeader(paths: VaultPaths): StoreDoc {
 
 function checkRollback(paths: VaultPaths, generation: number): void {
   const last = lastRecord(paths.audit);
-  if (last && typeof last.gen === 'number' && last.gen > generation) {
+  // A writer writes the store, then its audit record: a store read before the log can be behind it
+  // because another process wrote in between. Read the store again, now, before calling it a rollback.
+  if (last && typeof last.gen === 'number' && last.gen > generation && last.gen > readStore(paths).doc.header.generation) {
     throw new VaultError(
       'VAULT_ROLLBACK',
       `the vault store is at generation ${generation} but the audit log has seen generation ${last.gen}: ` +

@@ -236,6 +236,22 @@ describe('writers', () => {
     expect(readdirSync(vaultPaths(t.home).dir).filter((f) => f.includes('.tmp-') || f.endsWith('.lock'))).toEqual([]);
   });
 
+  it('unlocking while another process writes is not taken for a rollback', async () => {
+    await initVault({ home: t.home, password: 'pw', kdf: FAST_KDF, shares: null });
+    const { runNode } = await import('./helpers.js');
+    const lib = JSON.stringify(new URL('../dist/index.js', import.meta.url).href);
+    const home = JSON.stringify(t.home);
+    const writer = runNode(['--input-type=module', '-e', `
+      const { LocalVault } = await import(${lib});
+      const v = await LocalVault.unlock({ password: 'pw' }, { home: ${home} });
+      for (let i = 0; i < 60; i++) await v.set('w/' + i, 'x');`]);
+    const reader = runNode(['--input-type=module', '-e', `
+      const { LocalVault } = await import(${lib});
+      for (let i = 0; i < 60; i++) await (await LocalVault.unlock({ password: 'pw' }, { home: ${home} })).list();`]);
+    const runs = await Promise.all([writer, reader]);
+    for (const r of runs) expect(r.stderr).toBe('');
+  });
+
   it('takes over a lock left by a dead process', async () => {
     const v = await fresh();
     writeFileSync(vaultPaths(t.home).lock, '999999999\n');
