@@ -73,7 +73,7 @@ describe('vssh put, get, sync, ls, status', () => {
     expect(again.stdout).toContain('0 files copied');
     expect(again.stdout).toContain('2 unchanged');
     const back = await vssh(ctl.env, ['get', `n1:${dest}/index.html`, join(ctl.dir, 'back.html')]);
-    expect(back.exitCode).toBe(0);
+    expect(back.exitCode, back.stderr).toBe(0);
     expect(readFileSync(join(ctl.dir, 'back.html'), 'utf8')).toBe('<h1>hi</h1>');
     const ls = JSON.parse((await vssh(ctl.env, ['ls', `n1:${dest}`, '-R', '--hash', '--json'])).stdout);
     expect(ls.entries.map((e: { path: string }) => e.path)).toEqual(['css', 'css/a.css', 'index.html']);

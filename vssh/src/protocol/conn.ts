@@ -180,7 +180,8 @@ export class Stream {
   }
 
   #push(item: Incoming): void {
-    if (item.kind === 'end' || item.kind === 'reply') this.#finished = true;
+    // After a client's END nothing more comes to the node; after a node's END its REPLY is still to come.
+    if (item.kind === 'reply' || (item.kind === 'end' && this.mux.isNode)) this.#finished = true;
     const waiter = this.#waiter;
     if (waiter) {
       this.#waiter = undefined;
@@ -235,6 +236,11 @@ export class Mux extends EventEmitter {
     const s = new Stream(id, this);
     this.#streams.set(id, s);
     return s;
+  }
+
+  /** isNode tells the node's end of a connection (it answers requests) from the client's. */
+  get isNode(): boolean {
+    return this.onRequest !== undefined;
   }
 
   /** streams is how many streams are open. */

@@ -101,12 +101,27 @@ export class FrameReader {
     return head.readUInt32BE(0);
   }
 
+  /** #take removes the first `n` bytes: without a copy when one chunk holds them, else with exactly one. */
   #take(n: number): Buffer {
-    const all = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks);
-    const frame = Buffer.from(all.subarray(0, n));
-    const rest = all.subarray(n);
-    this.#chunks = rest.length ? [rest] : [];
-    this.#buffered = rest.length;
+    const first = this.#chunks[0]!;
+    let frame: Buffer;
+    if (first.length >= n) {
+      frame = first.subarray(0, n);
+      if (first.length === n) this.#chunks.shift();
+      else this.#chunks[0] = first.subarray(n);
+    } else {
+      frame = Buffer.allocUnsafe(n);
+      let got = 0;
+      while (got < n) {
+        const c = this.#chunks[0]!;
+        const k = Math.min(c.length, n - got);
+        c.copy(frame, got, 0, k);
+        got += k;
+        if (k === c.length) this.#chunks.shift();
+        else this.#chunks[0] = c.subarray(k);
+      }
+    }
+    this.#buffered -= n;
     return frame;
   }
 }

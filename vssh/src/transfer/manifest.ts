@@ -1,4 +1,4 @@
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
 
@@ -19,14 +19,24 @@ export interface Entry {
 /** PART_SUFFIX marks the temp files a transfer writes before renaming them into place. */
 export const PART_SUFFIX = '.vssh-part';
 
+/** YIELD_EVERY is how many files a long synchronous walk handles before letting other work run. */
+export const YIELD_EVERY = 500;
+
 /** scanTree lists `root` (a file, or a directory walked without following symlinks), sorted, root first. */
 export async function scanTree(root: string): Promise<{ entries: Entry[]; skipped: string[] }> {
   const entries: Entry[] = [];
   const skipped: string[] = [];
+  // Synchronous calls, yielding to the event loop every YIELD_EVERY entries: for a big tree a promise
+  // per lstat costs ten times the lstat, and a daemon must still answer its other requests meanwhile.
+  let sinceYield = 0;
   const visit = async (abs: string, rel: string): Promise<void> => {
+    if (++sinceYield >= YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise((r) => setImmediate(r));
+    }
     let st;
     try {
-      st = await lstat(abs);
+      st = lstatSync(abs);
     } catch (err) {
       if (rel === '') throw ioError(err, 'reading', abs);
       skipped.push(`${rel}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
@@ -34,12 +44,12 @@ export async function scanTree(root: string): Promise<{ entries: Entry[]; skippe
     }
     const base = { path: rel, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
     if (st.isFile()) entries.push({ ...base, type: 'file', size: st.size });
-    else if (st.isSymbolicLink()) entries.push({ ...base, type: 'symlink', target: await readlink(abs) });
+    else if (st.isSymbolicLink()) entries.push({ ...base, type: 'symlink', target: readlinkSync(abs) });
     else if (st.isDirectory()) {
       entries.push({ ...base, type: 'dir' });
       let names: string[];
       try {
-        names = (await readdir(abs)).sort();
+        names = readdirSync(abs).sort();
       } catch (err) {
         skipped.push(`${rel || '.'}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
         return;

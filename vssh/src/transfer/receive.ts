@@ -1,11 +1,11 @@
 import { createHash, Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { FileHandle, lstat, mkdir, open, readdir, readlink, rename, rm, stat, symlink, unlink, utimes, chmod } from 'node:fs/promises';
+import { chmodSync, closeSync, createReadStream, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
+import { FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
 import { Stream } from '../protocol/conn.js';
 import { Policy } from '../server/policy.js';
-import { Entry, PART_SUFFIX, checkEntry } from './manifest.js';
+import { Entry, PART_SUFFIX, YIELD_EVERY, checkEntry } from './manifest.js';
 import { MANIFEST_BATCH, Need, SMALL_FILE, replyError } from './send.js';
 
 /** ReceiveOptions say where a transfer lands and how. */
@@ -34,7 +34,8 @@ export interface ReceiveStats extends Record<string, unknown> {
   failed: { path: string; error: string }[];
 }
 
-const WRITES_IN_FLIGHT = 32;
+/** WRITES_IN_FLIGHT is how many writes of one big file may be pending at once. */
+const WRITES_IN_FLIGHT = 4;
 
 /** partPath is where a file is written before it is renamed into place; its name ties it to the source's size and mtime, so a later transfer of the same file resumes it. */
 export function partPath(target: string, e: Entry): string {
@@ -68,14 +69,16 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
   const stats: ReceiveStats = { target, files: 0, bytes: 0, unchanged: 0, deleted: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(target, e.path) : target);
 
-  // Plan: folders and symlinks now; for files, what must cross.
+  // Plan: folders and symlinks now; for files, what must cross. Synchronous calls (a promise per lstat
+  // costs ten times the lstat on a big tree), yielding to the event loop every YIELD_EVERY entries.
   const needs: Need[] = [];
   for (const [i, e] of entries.entries()) {
+    if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     const at = pathOf(e);
     if (perPath && e.path) await policy.checkPath(at, 'write');
     try {
-      if (e.type === 'dir') await mkdir(at, { recursive: true });
-      else if (e.type === 'symlink') await placeSymlink(at, e.target!);
+      if (e.type === 'dir') mkdirSync(at, { recursive: true });
+      else if (e.type === 'symlink') placeSymlink(at, e.target!);
       else {
         policy.checkFileSize(e.size);
         const need = await planFile(at, e, i, opts.checksum === true);
@@ -91,15 +94,14 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
   }
   for (let k = 0; k < needs.length || k === 0; k += MANIFEST_BATCH) stream.msg({ need: needs.slice(k, k + MANIFEST_BATCH), more: k + MANIFEST_BATCH < needs.length });
 
-  // Receive.
-  const inFlight = new Set<Promise<void>>();
-  const track = async (p: Promise<void>): Promise<void> => {
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-    if (inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(inFlight);
+  // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
+  // with a few writes in flight at their own offsets.
+  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes: Promise<unknown>[]; pos: number; end: number } | undefined;
+  const failWith = (path: string, err: unknown): void => {
+    const e = err instanceof VsshError ? err : ioError(err, 'writing', path);
+    if (e.code === 'VSSH_DISK_FULL') throw e;
+    stats.failed.push({ path: path || '.', error: e.message });
   };
-  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; pos: number; end: number } | undefined;
-  const failWith = (path: string, err: unknown): void => void stats.failed.push({ path: path || '.', error: err instanceof VsshError ? err.message : String(err) });
   try {
     for (;;) {
       const item = await stream.read();
@@ -110,7 +112,11 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         if (cur.pos + item.bytes.length > cur.end) throw new VsshError('VSSH_FRAME_MALFORMED', `more bytes arrived for ${cur.e.path || '.'} than announced`);
         cur.hash.update(item.bytes);
         if (cur.chunks) cur.chunks.push(item.bytes);
-        else await cur.fh!.write(item.bytes, 0, item.bytes.length, cur.pos).catch((err) => Promise.reject(ioError(err, 'writing', cur!.part)));
+        else {
+          const part = cur.part;
+          cur.writes.push(cur.fh!.write(item.bytes, 0, item.bytes.length, cur.pos).catch((err) => Promise.reject(ioError(err, 'writing', part))));
+          if (cur.writes.length >= WRITES_IN_FLIGHT) await cur.writes.shift();
+        }
         cur.pos += item.bytes.length;
         opts.onBytes?.(item.bytes.length);
         continue;
@@ -124,35 +130,49 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         if (offset + size !== e.size) throw new VsshError('VSSH_FRAME_MALFORMED', `the bytes announced for ${e.path || '.'} do not add up to its size`);
         const part = partPath(pathOf(e), e);
         const hash = createHash('sha256');
-        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], pos: 0, end: e.size };
-        else cur = { i: m.file, e, part, hash, fh: await openPart(part, offset, hash), pos: offset, end: e.size };
+        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], writes: [], pos: 0, end: e.size };
+        else cur = { i: m.file, e, part, hash, fh: await openPart(part, offset, hash), writes: [], pos: offset, end: e.size };
       } else if (typeof m.done === 'number') {
         if (!cur || cur.i !== m.done || cur.pos !== cur.end) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
         const done = cur;
         cur = undefined;
         const ok = done.hash.digest('hex') === m.sha256;
-        const finish = finishFile(done.part, pathOf(e), e, ok, done.chunks, done.fh).then(
-          () => void stats.files++,
-          (err) => failWith(e.path, err),
-        );
-        stats.bytes += done.end;
-        await track(finish);
+        try {
+          if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks);
+          else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes);
+          stats.files++;
+          stats.bytes += done.end;
+        } catch (err) {
+          failWith(e.path, err);
+        }
       } else if (typeof m.same === 'number') {
-        await track(setMeta(pathOf(e), e).then(() => void stats.unchanged++, (err) => failWith(e.path, ioError(err, 'updating', pathOf(e)))));
+        try {
+          setMeta(pathOf(e), e);
+          stats.unchanged++;
+        } catch (err) {
+          failWith(e.path, ioError(err, 'updating', pathOf(e)));
+        }
       } else {
-        failWith(e.path, `the sender could not read it (${String(m.error).slice(0, 200)})`);
+        failWith(e.path, new VsshError('VSSH_IO', `the sender could not read it (${String(m.error).slice(0, 200)})`));
       }
     }
   } catch (err) {
-    await cur?.fh?.close().catch(() => {});
-    if (cur && (err as VsshError).code === 'VSSH_DISK_FULL') await unlink(cur.part).catch(() => {});
+    if (cur?.fh) {
+      await Promise.allSettled(cur.writes);
+      await cur.fh.close().catch(() => {});
+      if ((err as VsshError).code === 'VSSH_DISK_FULL') await unlink(cur.part).catch(() => {});
+    }
     throw err;
-  } finally {
-    await Promise.allSettled(inFlight);
   }
-  if (stats.failed.some((f) => f.error.includes('no space left'))) throw new VsshError('VSSH_DISK_FULL', stats.failed.find((f) => f.error.includes('no space left'))!.error);
-
-  for (const e of [...entries].reverse()) if (e.type === 'dir') await setMeta(pathOf(e), e).catch(() => {});
+  for (const e of [...entries].reverse()) {
+    if (e.type === 'dir') {
+      try {
+        setMeta(pathOf(e), e);
+      } catch {
+        /* a folder that vanished or cannot be changed keeps its mode */
+      }
+    }
+  }
   if (opts.delete && root.type === 'dir') stats.deleted = await deleteExtras(target, new Set(entries.map((e) => e.path)));
   return stats;
 }
@@ -173,13 +193,13 @@ async function readManifest(stream: Stream, onReply: (body: Record<string, unkno
 
 /** planFile says what a file needs: nothing (same size and mtime), a hash comparison (same size), a resume, or everything. */
 async function planFile(at: string, e: Entry, i: number, checksum: boolean): Promise<Need | undefined> {
-  const st = await lstat(at).catch(() => undefined);
+  const st = lstatSync(at, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new VsshError('VSSH_IO', `${at} is a folder; the source has a file there`);
   if (st?.isFile() && st.size === e.size) {
     if (!checksum && Math.round(st.mtimeMs) === e.mtimeMs) return undefined;
     return { i, sha256: await hashFile(at) };
   }
-  const part = await stat(partPath(at, e)).catch(() => undefined);
+  const part = statSync(partPath(at, e), { throwIfNoEntry: false });
   if (part && part.size > 0 && part.size < e.size) return { i, offset: part.size };
   return { i };
 }
@@ -205,38 +225,61 @@ async function openPart(part: string, offset: number, hash: Hash): Promise<FileH
   }
 }
 
-async function finishFile(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[] | undefined, fh: FileHandle | undefined): Promise<void> {
+const damaged = (e: Entry, target: string): VsshError =>
+  new VsshError('VSSH_INTEGRITY', `${e.path || basename(target)} arrived damaged (SHA-256 mismatch); it was not written. Send it again.`);
+
+/** finishSmall writes a whole small file to its part file, sets mode and mtime on the open file, and renames it into place. */
+function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[]): void {
+  if (!ok) throw damaged(e, target);
+  let fd: number | undefined;
   try {
-    if (chunks) {
-      fh = await open(part, 'w', 0o600);
-      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off, off)).bytesWritten;
-    }
-    await fh!.close();
-    fh = undefined;
-    if (!ok) throw new VsshError('VSSH_INTEGRITY', `${e.path || basename(target)} arrived damaged (SHA-256 mismatch); it was not written. Send it again.`);
-    await setMeta(part, e);
+    fd = openSync(part, 'w', 0o600);
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
+    fchmodSync(fd, e.mode); // explicitly: the umask may have narrowed the mode at creation
+    futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(part, target);
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(part, { force: true });
+    throw ioError(err, 'writing', target);
+  }
+}
+
+/** finishLarge waits for a big file's writes, checks it, sets mode and mtime and renames it into place. */
+async function finishLarge(part: string, target: string, e: Entry, ok: boolean, fh: FileHandle, writes: Promise<unknown>[]): Promise<void> {
+  try {
+    await Promise.all(writes);
+    if (!ok) throw damaged(e, target);
+    await fh.chmod(e.mode);
+    await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000);
+    await fh.close();
     await rename(part, target);
   } catch (err) {
-    await fh?.close().catch(() => {});
+    await Promise.allSettled(writes);
+    await fh.close().catch(() => {});
     await unlink(part).catch(() => {});
     throw ioError(err, 'writing', target);
   }
 }
 
-async function setMeta(at: string, e: Entry): Promise<void> {
-  await chmod(at, e.mode); // explicitly: the umask may have narrowed the mode at creation
-  const t = e.mtimeMs / 1000;
-  await utimes(at, t, t);
+function setMeta(at: string, e: Entry): void {
+  chmodSync(at, e.mode);
+  utimesSync(at, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }
 
-async function placeSymlink(at: string, to: string): Promise<void> {
-  const cur = await readlink(at).catch(() => undefined);
-  if (cur === to) return;
+function placeSymlink(at: string, to: string): void {
+  try {
+    if (readlinkSync(at) === to) return;
+  } catch {
+    /* missing, or not a symlink: replace it */
+  }
   const tmp = `${at}.${process.pid}${PART_SUFFIX}`;
-  await rm(tmp, { force: true });
-  await symlink(to, tmp);
-  await rename(tmp, at);
+  rmSync(tmp, { force: true });
+  symlinkSync(to, tmp);
+  renameSync(tmp, at);
 }
 
 /** deleteExtras removes what `root` holds and the manifest does not (without following symlinks). */

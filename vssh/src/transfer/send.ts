@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { open, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VsshError } from '../errors.js';
 import { Channel, Stream } from '../protocol/conn.js';
@@ -9,7 +10,6 @@ import { Entry } from './manifest.js';
 export const MANIFEST_BATCH = 2000;
 /** SMALL_FILE is the size under which a file is read in one go (and read ahead of its turn). */
 export const SMALL_FILE = 1024 * 1024;
-const READ_AHEAD = 16;
 const CHUNK = 1024 * 1024 - 64;
 
 /** Need is the receiver's request for one manifest entry: from `offset` (resume), or only compared by hash. */
@@ -62,27 +62,18 @@ export function replyError(body: Record<string, unknown>): VsshError {
 /**
  * sendFiles streams every needed file: `{file, offset, size}`, its bytes, then `{done, sha256}` (the
  * SHA-256 of the whole file, resumed prefix included). A file that changed size since the manifest, or
- * cannot be read, is reported with `{fail}` and the rest go on. Small files are read ahead of their turn.
+ * cannot be read, is reported with `{fail}` and the rest go on.
  */
 export async function sendFiles(stream: Stream, root: string, entries: Entry[], needs: Need[], onBytes?: (n: number) => void): Promise<SendStats> {
   const stats: SendStats = { files: 0, bytes: 0, same: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(root, e.path) : root);
-  const ahead = new Map<number, Promise<Buffer>>();
-  const prefetch = (k: number): void => {
-    const n = needs[k];
-    if (!n || ahead.has(k)) return;
-    const e = entries[n.i]!;
-    if (e.size <= SMALL_FILE && !n.offset) ahead.set(k, readFile(pathOf(e)));
-  };
-  for (let k = 0; k < needs.length; k++) {
-    for (let j = k; j < Math.min(needs.length, k + READ_AHEAD); j++) prefetch(j);
-    const need = needs[k]!;
+  for (const need of needs) {
     const e = entries[need.i]!;
     try {
-      const small = ahead.get(k);
-      ahead.delete(k);
-      if (small) {
-        const bytes = await small;
+      if (e.size <= SMALL_FILE && !need.offset) {
+        // A small file is read in one synchronous call: for thousands of them, a promise per file
+        // system call costs more than the reads themselves.
+        const bytes = readFileSync(pathOf(e));
         if (bytes.length !== e.size) throw new Error(`changed size while being sent (${e.size} -> ${bytes.length} bytes)`);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (need.sha256 === sha256) {
@@ -144,12 +135,13 @@ async function sendLarge(stream: Stream, file: string, e: Entry, need: Need, sta
     }
     stream.msg({ file: need.i, offset, size: size - offset });
     while (pos < size) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - pos), pos);
+      // A fresh buffer per chunk: the socket may still hold the last one when write() resolves.
+      const chunkBuf = Buffer.allocUnsafeSlow(Math.min(CHUNK, size - pos));
+      const { bytesRead } = await fh.read(chunkBuf, 0, chunkBuf.length, pos);
       if (bytesRead === 0) throw new VsshError('VSSH_IO', `${file} shrank while being sent; the transfer of it is abandoned`);
-      const chunk = buf.subarray(0, bytesRead);
+      const chunk = chunkBuf.subarray(0, bytesRead);
       hash.update(chunk);
-      // write() sends before it resolves, so the buffer can be refilled once it has.
-      await stream.write(Channel.OUT, Buffer.from(chunk));
+      await stream.write(Channel.OUT, chunk);
       pos += bytesRead;
       stats.bytes += bytesRead;
       onBytes?.(bytesRead);
