@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// `vssh exec` runs without loading oclif (see src/cli/exec.ts), so a one-shot command starts fast;
+// `vssh exec`, `put`, `get` and `sync` run without loading oclif (src/cli/exec.ts, src/cli/transfer.ts),
+// so a one-shot command starts fast;
 // `vssh NODE` opens a shell on NODE; everything else goes through the oclif commands.
 import { readFileSync } from 'node:fs';
 
@@ -10,6 +11,9 @@ if (args[0] === 'exec' && !help && args.length > 1) {
   process.exitCode = await execMain(args.slice(1));
   // stdin may be an open pipe nobody will close: the command is over, so is the process.
   process.exit();
+} else if ((args[0] === 'put' || args[0] === 'get' || args[0] === 'sync') && !help && args.length > 2) {
+  const { transferMain } = await import('../dist/cli/transfer.js');
+  process.exitCode = await transferMain(args[0], args.slice(1));
 } else {
   if (args.length >= 1 && /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(args[0]) && !help) {
     const manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'));

@@ -4,7 +4,7 @@ import { Pool } from '../client/pool.js';
 import type { TransferOptions } from '../client/client.js';
 import type { SendStats } from '../transfer/send.js';
 import type { ReceiveStats } from '../transfer/receive.js';
-import { progress, size, splitRemote } from './base.js';
+import { exitCodeOf, progress, reportError, size, splitRemote } from './format.js';
 
 /** TransferSummary is what put, get and sync print (and return with --json). */
 export interface TransferSummary {
@@ -59,4 +59,33 @@ export function describeTransfer(s: TransferSummary): string {
   if (s.deleted) parts.push(`${s.deleted} deleted`);
   if (s.failed.length) parts.push(`${s.failed.length} FAILED`);
   return `${s.target}: ${parts.join(', ')}`;
+}
+
+/**
+ * transferMain is `vssh put|get|sync SRC DEST [--checksum] [--delete] [--json]`, run without oclif
+ * (bin/run.js calls it directly; the oclif commands delegate here too, so one parser reads the line).
+ * It prints the summary and returns the exit code.
+ */
+export async function transferMain(verb: 'put' | 'get' | 'sync', args: string[]): Promise<number> {
+  const json = args.includes('--json');
+  try {
+    const flags = new Set(args.filter((a) => a.startsWith('-')));
+    const positional = args.filter((a) => !a.startsWith('-'));
+    const known = new Set(['--json', '--checksum', ...(verb === 'sync' ? ['--delete'] : [])]);
+    const unknown = [...flags].filter((f) => !known.has(f));
+    if (unknown.length) throw new VsshError('VSSH_BAD_INPUT', `unknown flag ${unknown[0]} (vssh ${verb} takes ${[...known].join(', ')})`);
+    if (positional.length !== 2) throw new VsshError('VSSH_BAD_INPUT', `vssh ${verb} takes a source and a destination, e.g. ${verb === 'get' ? 'g2:/var/log/syslog ./syslog' : './site g2:/var/www'}`);
+    const s = await transfer(positional[0]!, positional[1]!, { checksum: flags.has('--checksum'), delete: flags.has('--delete') }, verb === 'get' ? 'get' : 'put');
+    if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+    else {
+      process.stdout.write(describeTransfer(s) + '\n');
+      for (const f of s.failed) process.stderr.write(`  ${f.path}: ${f.error}\n`);
+    }
+    return s.failed.length ? 1 : 0;
+  } catch (err) {
+    const known = err instanceof VsshError || (err as Error)?.name === 'VaultError';
+    if (known) reportError(err as VsshError, json);
+    else process.stderr.write(`vssh: ${(err as Error)?.stack ?? String(err)}\n`);
+    return known ? exitCodeOf(err) : 1;
+  }
 }

@@ -27,6 +27,7 @@ export default class Exec extends VsshCommand {
   };
 
   async run(): Promise<void> {
+    await this.parse(Exec); // checks the flags; the fast path's parser reads them
     // The same parser as the fast path in bin/run.js, so both read a command line the same way.
     const code = await execMain(this.argv);
     this.exit(code);

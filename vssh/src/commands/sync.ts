@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { VsshCommand } from '../cli/base.js';
-import { describeTransfer, transfer, TransferSummary } from '../cli/transfer.js';
+import { transferMain } from '../cli/transfer.js';
 
 export default class Sync extends VsshCommand {
   static override summary = 'Mirror a local folder into a folder on a node: only changed files cross; --delete removes extra files.';
@@ -17,12 +17,9 @@ export default class Sync extends VsshCommand {
     checksum: Flags.boolean({ description: 'compare by SHA-256 even when size and mtime match' }),
   };
 
-  async run(): Promise<TransferSummary> {
-    const { args, flags } = await this.parse(Sync);
-    const s = await transfer(args.src, args.dest, { delete: flags.delete, checksum: flags.checksum }, 'put');
-    this.log(describeTransfer(s));
-    for (const f of s.failed) this.logToStderr(`  ${f.path}: ${f.error}`);
-    if (s.failed.length) process.exitCode = 1;
-    return s;
+  async run(): Promise<void> {
+    await this.parse(Sync); // checks the flags; the fast path's parser reads them
+    // The same parser and output as the fast path in bin/run.js.
+    this.exit(await transferMain('sync', this.argv));
   }
 }
