@@ -4,7 +4,7 @@ import { connect as tlsConnect, TLSSocket } from 'node:tls';
 import { basename, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { VsshError } from '../errors.js';
-import { Channel, Mux } from '../protocol/conn.js';
+import { Channel, Mux, SOCKET_BUFFER } from '../protocol/conn.js';
 import type { ExecResult } from '../server/exec.js';
 import type { FileInfo } from '../server/files.js';
 import type { SysInfo } from '../server/sysinfo.js';
@@ -288,7 +288,8 @@ export class VsshClient {
 
   async #open(a: Address): Promise<Mux> {
     const timeout = this.opts.connectTimeoutMs ?? 3000;
-    const socket: Socket = a.tls ? tlsConnect({ host: a.host, port: a.port, rejectUnauthorized: false, minVersion: 'TLSv1.3', servername: undefined }) : netConnect({ host: a.host, port: a.port });
+    const opts = { host: a.host, port: a.port, highWaterMark: SOCKET_BUFFER };
+    const socket: Socket = a.tls ? tlsConnect({ ...opts, rejectUnauthorized: false, minVersion: 'TLSv1.3' }) : netConnect(opts);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         socket.destroy();

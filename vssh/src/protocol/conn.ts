@@ -18,6 +18,9 @@ export const INITIAL_WINDOW = 8 * 1024 * 1024;
 /** MAX_STREAMS is how many requests one connection may have open at once (the daemon refuses more with VSSH_BUSY). */
 export const MAX_STREAMS = 4096;
 
+/** SOCKET_BUFFER is how much a socket buffers before writers wait for it to drain (Node's default, 16 KiB, makes a sender of many small files wait at almost every file). */
+export const SOCKET_BUFFER = 1024 * 1024;
+
 /** Channel numbers of DATA frames: stdin / stdout / file bytes on OUT, stderr on ERR. */
 export const Channel = { OUT: 0, ERR: 1 } as const;
 
@@ -216,6 +219,7 @@ export class Mux extends EventEmitter {
   #closed: VsshError | undefined;
   #drain: Promise<void> | undefined;
   #pings = new Map<number, () => void>();
+  #corked = false;
   #pingSeq = 0;
 
   constructor(
@@ -278,10 +282,9 @@ export class Mux extends EventEmitter {
     head.writeUInt32BE(HEADER_BYTES + payload.length, 0);
     head.writeUInt8(type, 4);
     head.writeUInt32BE(stream, 5);
-    this.socket.cork();
+    this.#batch();
     this.socket.write(head);
     if (payload.length) this.socket.write(payload);
-    this.socket.uncork();
   }
 
   sendData(stream: number, channel: number, bytes: Uint8Array): void {
@@ -291,10 +294,23 @@ export class Mux extends EventEmitter {
     head.writeUInt8(FrameType.DATA, 4);
     head.writeUInt32BE(stream, 5);
     head.writeUInt8(channel, 9);
-    this.socket.cork();
+    this.#batch();
     this.socket.write(head);
     this.socket.write(bytes);
-    this.socket.uncork();
+  }
+
+  /**
+   * #batch holds the frames written until the event loop turns and sends them in one system call:
+   * a sender of many small files writes three frames per file, and a writev each cost more than the files.
+   */
+  #batch(): void {
+    if (this.#corked) return;
+    this.#corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.#corked = false;
+      this.socket.uncork();
+    });
   }
 
   /** drained resolves once the socket can take more (at once when it can); writers wake in turn. */

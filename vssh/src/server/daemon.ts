@@ -2,7 +2,7 @@ import { createServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { VsshError } from '../errors.js';
-import { MAX_STREAMS, Mux, Stream } from '../protocol/conn.js';
+import { MAX_STREAMS, Mux, SOCKET_BUFFER, Stream } from '../protocol/conn.js';
 import { NonceWindow, signReply, verifyRequest } from '../protocol/auth.js';
 import { DEFAULT_PORT } from '../paths.js';
 import { Logger, silentLogger } from '../log.js';
@@ -117,8 +117,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   let port = opts.port ?? DEFAULT_PORT;
   for (const host of hosts) {
     const server = opts.tls
-      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3' }, (s) => onConnection(s))
-      : createServer((s) => onConnection(s));
+      ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s))
+      : createServer({ highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s));
     server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'TLS handshake refused'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>

@@ -39,8 +39,7 @@ const WRITES_IN_FLIGHT = 4;
 
 /** partPath is where a file is written before it is renamed into place; its name ties it to the source's size and mtime, so a later transfer of the same file resumes it. */
 export function partPath(target: string, e: Entry): string {
-  const tag = createHash('sha256').update(`${e.size}:${e.mtimeMs}`).digest('hex').slice(0, 10);
-  return join(dirname(target), `.${basename(target)}.${tag}${PART_SUFFIX}`);
+  return join(dirname(target), `.${basename(target)}.${e.size.toString(36)}-${e.mtimeMs.toString(36)}${PART_SUFFIX}`);
 }
 
 /**
@@ -96,7 +95,22 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
 
   // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
   // with a few writes in flight at their own offsets.
-  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes: Promise<unknown>[]; pos: number; end: number } | undefined;
+  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes: Promise<unknown>[]; pos: number; end: number; sha256?: string } | undefined;
+  /** complete checks the file in `cur` against `sha256` and puts it in place (or records why not). */
+  const complete = async (sha256: string): Promise<void> => {
+    const done = cur!;
+    cur = undefined;
+    const ok = done.hash.digest('hex') === sha256;
+    const e = done.e;
+    try {
+      if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks);
+      else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes);
+      stats.files++;
+      stats.bytes += done.end;
+    } catch (err) {
+      failWith(e.path, err);
+    }
+  };
   const failWith = (path: string, err: unknown): void => {
     const e = err instanceof VsshError ? err : ioError(err, 'writing', path);
     if (e.code === 'VSSH_DISK_FULL') throw e;
@@ -119,6 +133,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         }
         cur.pos += item.bytes.length;
         opts.onBytes?.(item.bytes.length);
+        if (cur.pos === cur.end && cur.sha256) await complete(cur.sha256);
         continue;
       }
       const m = item.body;
@@ -130,21 +145,15 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         if (offset + size !== e.size) throw new VsshError('VSSH_FRAME_MALFORMED', `the bytes announced for ${e.path || '.'} do not add up to its size`);
         const part = partPath(pathOf(e), e);
         const hash = createHash('sha256');
-        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], writes: [], pos: 0, end: e.size };
+        if (cur) throw new VsshError('VSSH_FRAME_MALFORMED', `a file started before ${cur.e.path || '.'} ended`);
+        const sha256 = typeof m.sha256 === 'string' ? m.sha256 : undefined;
+        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], writes: [], pos: 0, end: e.size, sha256 };
+        else if (sha256) throw new VsshError('VSSH_FRAME_MALFORMED', 'only a small file sent whole carries its hash in its header');
         else cur = { i: m.file, e, part, hash, fh: await openPart(part, offset, hash), writes: [], pos: offset, end: e.size };
+        if (sha256 && e.size === 0) await complete(sha256);
       } else if (typeof m.done === 'number') {
-        if (!cur || cur.i !== m.done || cur.pos !== cur.end) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
-        const done = cur;
-        cur = undefined;
-        const ok = done.hash.digest('hex') === m.sha256;
-        try {
-          if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks);
-          else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes);
-          stats.files++;
-          stats.bytes += done.end;
-        } catch (err) {
-          failWith(e.path, err);
-        }
+        if (!cur || cur.i !== m.done || cur.pos !== cur.end || cur.sha256) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
+        await complete(String(m.sha256));
       } else if (typeof m.same === 'number') {
         try {
           setMeta(pathOf(e), e);

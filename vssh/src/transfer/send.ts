@@ -61,7 +61,8 @@ export function replyError(body: Record<string, unknown>): VsshError {
 
 /**
  * sendFiles streams every needed file: `{file, offset, size}`, its bytes, then `{done, sha256}` (the
- * SHA-256 of the whole file, resumed prefix included). A file that changed size since the manifest, or
+ * SHA-256 of the whole file, resumed prefix included); a small file, read whole first, carries its
+ * `sha256` in the header instead. A file that changed size since the manifest, or
  * cannot be read, is reported with `{fail}` and the rest go on.
  */
 export async function sendFiles(stream: Stream, root: string, entries: Entry[], needs: Need[], onBytes?: (n: number) => void): Promise<SendStats> {
@@ -81,9 +82,9 @@ export async function sendFiles(stream: Stream, root: string, entries: Entry[], 
           stats.same++;
           continue;
         }
-        stream.msg({ file: need.i, offset: 0, size: bytes.length });
+        // The hash is known before the bytes: it goes in the header, and no `done` follows.
+        stream.msg({ file: need.i, offset: 0, size: bytes.length, sha256 });
         await stream.write(Channel.OUT, bytes);
-        stream.msg({ done: need.i, sha256 });
         stats.bytes += bytes.length;
         onBytes?.(bytes.length);
       } else {

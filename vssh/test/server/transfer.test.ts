@@ -133,20 +133,23 @@ describe('put, get and sync', () => {
   });
 
   it('refuses a file whose bytes do not match their hash, writing nothing', async () => {
-    const dst = join(dir, 'damaged');
-    const call = await l.client.call('put', { dest: dst });
-    call.stream.msg({ manifest: [{ path: '', type: 'file', size: 5, mode: 0o644, mtimeMs: 1_600_000_000_000 }], more: false });
-    const need = await call.next();
-    expect(need?.kind === 'msg' && need.body.need).toEqual([{ i: 0 }]);
-    call.stream.msg({ file: 0, offset: 0, size: 5 });
-    await call.stream.write(Channel.OUT, Buffer.from('hello'));
-    call.stream.msg({ done: 0, sha256: '0'.repeat(64) });
-    call.stream.end();
-    const r = (await call.result()) as { failed: { error: string }[]; files: number };
-    expect(r.files).toBe(0);
-    expect(r.failed[0]!.error).toMatch(/SHA-256 mismatch/);
-    expect(existsSync(dst)).toBe(false);
-    expect(parts(dir)).toEqual([]);
+    // both forms: the hash after the bytes (`done`), and in the header (a small file sent whole)
+    for (const inHeader of [false, true]) {
+      const dst = join(dir, `damaged-${inHeader}`);
+      const call = await l.client.call('put', { dest: dst });
+      call.stream.msg({ manifest: [{ path: '', type: 'file', size: 5, mode: 0o644, mtimeMs: 1_600_000_000_000 }], more: false });
+      const need = await call.next();
+      expect(need?.kind === 'msg' && need.body.need).toEqual([{ i: 0 }]);
+      call.stream.msg({ file: 0, offset: 0, size: 5, ...(inHeader ? { sha256: '0'.repeat(64) } : {}) });
+      await call.stream.write(Channel.OUT, Buffer.from('hello'));
+      if (!inHeader) call.stream.msg({ done: 0, sha256: '0'.repeat(64) });
+      call.stream.end();
+      const r = (await call.result()) as { failed: { error: string }[]; files: number };
+      expect(r.files).toBe(0);
+      expect(r.failed[0]!.error).toMatch(/SHA-256 mismatch/);
+      expect(existsSync(dst)).toBe(false);
+      expect(parts(dir)).toEqual([]);
+    }
   });
 
   it('refuses manifest paths that climb out of the destination', async () => {
