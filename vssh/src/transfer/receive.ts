@@ -208,6 +208,7 @@ async function planFile(at: string, e: Entry, i: number, checksum: boolean): Pro
     if (!checksum && Math.round(st.mtimeMs) === e.mtimeMs) return undefined;
     return { i, sha256: await hashFile(at) };
   }
+  if (e.size <= SMALL_FILE) return { i }; // small files are sent whole, never resumed
   const part = statSync(partPath(at, e), { throwIfNoEntry: false });
   if (part && part.size > 0 && part.size < e.size) return { i, offset: part.size };
   return { i };
