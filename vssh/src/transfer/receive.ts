@@ -95,7 +95,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
 
   // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
   // with a few writes in flight at their own offsets.
-  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes: Promise<unknown>[]; pos: number; end: number; sha256?: string } | undefined;
+  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes?: PendingWrites; pos: number; end: number; sha256?: string } | undefined;
   /** complete checks the file in `cur` against `sha256` and puts it in place (or records why not). */
   const complete = async (sha256: string): Promise<void> => {
     const done = cur!;
@@ -104,7 +104,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     const e = done.e;
     try {
       if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks);
-      else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes);
+      else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes!);
       stats.files++;
       stats.bytes += done.end;
     } catch (err) {
@@ -127,9 +127,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         cur.hash.update(item.bytes);
         if (cur.chunks) cur.chunks.push(item.bytes);
         else {
-          const part = cur.part;
-          cur.writes.push(cur.fh!.write(item.bytes, 0, item.bytes.length, cur.pos).catch((err) => Promise.reject(ioError(err, 'writing', part))));
-          if (cur.writes.length >= WRITES_IN_FLIGHT) await cur.writes.shift();
+          await cur.writes!.add(item.bytes, cur.pos);
         }
         cur.pos += item.bytes.length;
         opts.onBytes?.(item.bytes.length);
@@ -147,9 +145,12 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         const hash = createHash('sha256');
         if (cur) throw new VsshError('VSSH_FRAME_MALFORMED', `a file started before ${cur.e.path || '.'} ended`);
         const sha256 = typeof m.sha256 === 'string' ? m.sha256 : undefined;
-        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], writes: [], pos: 0, end: e.size, sha256 };
+        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], pos: 0, end: e.size, sha256 };
         else if (sha256) throw new VsshError('VSSH_FRAME_MALFORMED', 'only a small file sent whole carries its hash in its header');
-        else cur = { i: m.file, e, part, hash, fh: await openPart(part, offset, hash), writes: [], pos: offset, end: e.size };
+        else {
+          const fh = await openPart(part, offset, hash);
+          cur = { i: m.file, e, part, hash, fh, writes: new PendingWrites(fh, part), pos: offset, end: e.size };
+        }
         if (sha256 && e.size === 0) await complete(sha256);
       } else if (typeof m.done === 'number') {
         if (!cur || cur.i !== m.done || cur.pos !== cur.end || cur.sha256) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
@@ -167,7 +168,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     }
   } catch (err) {
     if (cur?.fh) {
-      await Promise.allSettled(cur.writes);
+      await cur.writes?.settle().catch(() => {});
       await cur.fh.close().catch(() => {});
       if ((err as VsshError).code === 'VSSH_DISK_FULL') await unlink(cur.part).catch(() => {});
     }
@@ -238,6 +239,29 @@ async function openPart(part: string, offset: number, hash: Hash): Promise<FileH
 const damaged = (e: Entry, target: string): VsshError =>
   new VsshError('VSSH_INTEGRITY', `${e.path || basename(target)} arrived damaged (SHA-256 mismatch); it was not written. Send it again.`);
 
+/**
+ * PendingWrites keeps a few writes of one big file in flight at their own offsets. A failed write is
+ * held (never left as an unhandled rejection) and thrown at the next add or settle.
+ */
+class PendingWrites {
+  #pending: Promise<void>[] = [];
+  #error: VsshError | undefined;
+
+  constructor(private readonly fh: FileHandle, private readonly part: string) {}
+
+  async add(bytes: Buffer, pos: number): Promise<void> {
+    if (this.#error) throw this.#error;
+    this.#pending.push(this.fh.write(bytes, 0, bytes.length, pos).then(() => undefined, (err) => void (this.#error ??= ioError(err, 'writing', this.part))));
+    if (this.#pending.length >= WRITES_IN_FLIGHT) await this.#pending.shift();
+    if (this.#error) throw this.#error;
+  }
+
+  async settle(): Promise<void> {
+    await Promise.all(this.#pending.splice(0));
+    if (this.#error) throw this.#error;
+  }
+}
+
 /** finishSmall writes a whole small file to its part file, sets mode and mtime on the open file, and renames it into place. */
 function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[]): void {
   if (!ok) throw damaged(e, target);
@@ -259,16 +283,16 @@ function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks
 }
 
 /** finishLarge waits for a big file's writes, checks it, sets mode and mtime and renames it into place. */
-async function finishLarge(part: string, target: string, e: Entry, ok: boolean, fh: FileHandle, writes: Promise<unknown>[]): Promise<void> {
+async function finishLarge(part: string, target: string, e: Entry, ok: boolean, fh: FileHandle, writes: PendingWrites): Promise<void> {
   try {
-    await Promise.all(writes);
+    await writes.settle();
     if (!ok) throw damaged(e, target);
     await fh.chmod(e.mode);
     await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000);
     await fh.close();
     await rename(part, target);
   } catch (err) {
-    await Promise.allSettled(writes);
+    await writes.settle().catch(() => {});
     await fh.close().catch(() => {});
     await unlink(part).catch(() => {});
     throw ioError(err, 'writing', target);
