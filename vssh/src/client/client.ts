@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { connect as netConnect, createServer, Server, Socket } from 'node:net';
 import { connect as tlsConnect, TLSSocket } from 'node:tls';
-import { basename, posix } from 'node:path';
+import { basename, posix, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { VsshError } from '../errors.js';
 import { Channel, Mux, SOCKET_BUFFER } from '../protocol/conn.js';
@@ -157,16 +157,18 @@ export class VsshClient {
 
   /** put copies a local file or tree to `dest` on the node; unchanged files do not cross. */
   async put(local: string, dest: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
-    const { entries } = await scanTree(local);
-    const call = await this.call('put', { dest, name: basename(local), delete: opts.delete, checksum: opts.checksum });
+    const root = resolve(local);
+    const { entries } = await scanTree(root);
+    const call = await this.call('put', { dest, name: basename(root), delete: opts.delete, checksum: opts.checksum });
     let sent: SendStats;
     try {
       sendManifest(call.stream, entries);
       const needs = await readNeeds(call.stream, entries.length, (body) => call.verify(body));
-      sent = await sendFiles(call.stream, local, entries, needs, opts.onBytes);
+      sent = await sendFiles(call.stream, root, entries, needs, opts.onBytes);
     } catch (err) {
       // The node answered early (a refusal, a full disk): its signed reply says why.
       if (err instanceof VsshError && err.code === 'VSSH_CANCELLED') await call.result();
+      call.cancel(); // anything else failed here: the node stops waiting for the rest
       throw err;
     }
     const received = (await call.result()) as ReceiveStats;
@@ -183,7 +185,8 @@ export class VsshClient {
     const call = await this.call('get', { path });
     let received: ReceiveStats;
     try {
-      received = await receiveTree(call.stream, { dest: local, name: posix.basename(path), checksum: opts.checksum, delete: opts.delete, onBytes: opts.onBytes, onReply: (body) => call.verify(body) });
+      // confine: the node chooses the paths in its manifest, and must not reach outside `local` with them
+      received = await receiveTree(call.stream, { dest: resolve(local), name: posix.basename(path), checksum: opts.checksum, delete: opts.delete, onBytes: opts.onBytes, onReply: (body) => call.verify(body), confine: true });
     } catch (err) {
       call.cancel();
       throw err;
@@ -278,7 +281,8 @@ export class VsshClient {
           this.#address = a;
           return mux;
         } catch (err) {
-          if (err instanceof VsshError && err.code === 'VSSH_TLS') throw err; // a wrong certificate is not a network blip
+          // a wrong certificate or a wrong key is not a network blip: say so at once
+          if (err instanceof VsshError && (err.code === 'VSSH_TLS' || err.code.startsWith('VSSH_AUTH'))) throw err;
           tried.push(`${a.host}:${a.port} (${a.via}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
       }
@@ -309,11 +313,15 @@ export class VsshClient {
     const mux = new Mux(socket);
     if (a.tls) {
       // The certificate is self-signed; what makes it the node's is the node's signed hello naming it.
-      const hello = await new Call(mux, this.key, this.target.name, 'hello', {}).result();
-      const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256;
-      if (!seen || hello.tlsFingerprint !== seen) {
+      try {
+        const hello = await new Call(mux, this.key, this.target.name, 'hello', {}).result();
+        const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256;
+        if (!seen || hello.tlsFingerprint !== seen) {
+          throw new VsshError('VSSH_TLS', `the TLS certificate at ${a.host}:${a.port} is not the one ${this.target.name} signed for: someone is in the middle, or the node's certificate changed.`);
+        }
+      } catch (err) {
         mux.close();
-        throw new VsshError('VSSH_TLS', `the TLS certificate at ${a.host}:${a.port} is not the one ${this.target.name} signed for: someone is in the middle, or the node's certificate changed.`);
+        throw err;
       }
     }
     return mux;

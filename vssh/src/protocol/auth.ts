@@ -53,13 +53,13 @@ export function signRequest(key: Uint8Array, verb: string, args: Record<string, 
 export class NonceWindow {
   readonly #seen = new Map<string, number>();
 
-  constructor(private readonly windowMs = 2 * MAX_SKEW_MS) {}
+  constructor(private readonly windowMs = 2 * MAX_SKEW_MS + 1) {}
 
   /** admit records `nonce`, or returns false when it was seen within the window. */
   admit(nonce: string, now: number): boolean {
     if (this.#seen.size > 0) {
       for (const [n, until] of this.#seen) {
-        if (until > now) break; // insertion order is time order: the rest are younger
+        if (until >= now) break; // insertion order is time order: the rest are younger
         this.#seen.delete(n);
       }
     }

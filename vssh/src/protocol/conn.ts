@@ -18,6 +18,11 @@ export const INITIAL_WINDOW = 8 * 1024 * 1024;
 /** MAX_STREAMS is how many requests one connection may have open at once (the daemon refuses more with VSSH_BUSY). */
 export const MAX_STREAMS = 4096;
 
+/** MAX_QUEUED_MSG_BYTES is how much unread MSG payload one stream may pile up before its peer is dropped. */
+export const MAX_QUEUED_MSG_BYTES = 16 * 1024 * 1024;
+/** MAX_PING is the largest PING payload answered; PINGs are not answered while the peer does not read. */
+export const MAX_PING = 16;
+
 /** SOCKET_BUFFER is how much a socket buffers before writers wait for it to drain (Node's default, 16 KiB, makes a sender of many small files wait at almost every file). */
 export const SOCKET_BUFFER = 1024 * 1024;
 
@@ -49,6 +54,7 @@ export class Stream {
   #failed: VsshError | undefined;
   #finished = false; // an END or REPLY was read: nothing more will come
   #replied = false; // the node has answered: sending more is pointless
+  #queuedMsgBytes = 0;
   #sendWindow = INITIAL_WINDOW;
   #recvBudget = INITIAL_WINDOW;
   #unacked = 0;
@@ -122,6 +128,12 @@ export class Stream {
     if (this.#failed) return;
     this.mux.send(FrameType.REPLY, this.id, Buffer.from(JSON.stringify(body)));
     this.mux.forget(this.id);
+    // Nothing more will be read on this stream: a reader still waiting gets the end.
+    this.#finished = true;
+    this.#queue.length = 0;
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve(null);
   }
 
   /** reset abandons the stream (cancel); the peer's reads fail with `code`. */
@@ -141,10 +153,13 @@ export class Stream {
         return this.#push({ kind: 'data', channel: f.payload[0]!, bytes: f.payload.subarray(1) });
       }
       case FrameType.MSG:
+        this.#queuedMsgBytes += f.payload.length;
+        if (this.#queuedMsgBytes > MAX_QUEUED_MSG_BYTES) throw new VsshError('VSSH_FRAME_MALFORMED', `stream ${this.id} sent more than ${MAX_QUEUED_MSG_BYTES} bytes of messages that were not read`);
         return this.#push({ kind: 'msg', body: parseJson(f.payload, 'MSG') });
       case FrameType.END:
         return this.#push({ kind: 'end' });
       case FrameType.REPLY:
+        if (this.mux.isNode) throw new VsshError('VSSH_FRAME_MALFORMED', 'a client does not send replies');
         this.mux.forget(this.id);
         this.#replied = true;
         for (const w of this.#windowWaiters.splice(0)) w();
@@ -193,6 +208,7 @@ export class Stream {
   }
 
   #consume(item: Incoming): Incoming {
+    if (item.kind === 'msg') this.#queuedMsgBytes = 0; // the reader keeps up: only a backlog counts
     if (item.kind === 'data') {
       this.#unacked += item.bytes.length + 1;
       if (this.#unacked >= INITIAL_WINDOW / 4 && !this.#failed && !this.#finished) {
@@ -278,6 +294,7 @@ export class Mux extends EventEmitter {
 
   send(type: FrameType, stream: number, payload: Buffer): void {
     if (this.#closed) return;
+    if (payload.length > MAX_PAYLOAD) throw new VsshError('VSSH_FRAME_TOO_LARGE', `a message of ${payload.length} bytes is over the frame limit (${MAX_PAYLOAD}); this request cannot be sent as it is`);
     const head = Buffer.allocUnsafe(4 + HEADER_BYTES);
     head.writeUInt32BE(HEADER_BYTES + payload.length, 0);
     head.writeUInt8(type, 4);
@@ -347,6 +364,11 @@ export class Mux extends EventEmitter {
   #onBytes(chunk: Buffer): void {
     try {
       for (const f of this.#reader.push(chunk)) this.#onFrame(f);
+      // A peer that does not read what we send (answers, refusals, pongs) is not read either until it does.
+      if (this.socket.writableLength > 4 * SOCKET_BUFFER && !this.socket.isPaused()) {
+        this.socket.pause();
+        this.socket.once('drain', () => this.socket.resume());
+      }
     } catch (err) {
       // The byte stream can no longer be trusted to be in step: drop the connection, keep the process.
       this.close(err instanceof VsshError ? err : new VsshError('VSSH_FRAME_MALFORMED', String(err)));
@@ -354,7 +376,10 @@ export class Mux extends EventEmitter {
   }
 
   #onFrame(f: Frame): void {
-    if (f.type === FrameType.PING) return this.send(FrameType.PONG, 0, f.payload);
+    if (f.type === FrameType.PING) {
+      if (f.payload.length > MAX_PING) throw new VsshError('VSSH_FRAME_MALFORMED', `a PING carries at most ${MAX_PING} bytes`);
+      return this.send(FrameType.PONG, 0, f.payload);
+    }
     if (f.type === FrameType.PONG) {
       const seq = f.payload.length === 4 ? f.payload.readUInt32BE(0) : -1;
       this.#pings.get(seq)?.();

@@ -9,6 +9,11 @@ import { Logger, silentLogger } from '../log.js';
 import { Policy } from './policy.js';
 import { HANDLERS } from './verbs.js';
 
+/** FIRST_REQUEST_MS is how long a connection may stay open without one authenticated request. */
+export const FIRST_REQUEST_MS = 10_000;
+/** MAX_CONNECTIONS is how many connections one listener accepts at once. */
+export const MAX_CONNECTIONS = 1024;
+
 /** DaemonOptions configure one vssh daemon. */
 export interface DaemonOptions {
   /** this node's key (a daemon holds only its own) */
@@ -68,12 +73,21 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const fingerprint = opts.tls ? new X509Certificate(opts.tls.cert).fingerprint256 : undefined;
   const node = { name: opts.name ?? 'node', fingerprint };
 
+  const unproven = new Map<Mux, NodeJS.Timeout>();
+  /** authenticated marks a connection that has sent a request with a valid MAC: it may stay open. */
+  const authenticated = (mux: Mux): void => {
+    clearTimeout(unproven.get(mux));
+    unproven.delete(mux);
+  };
   const onConnection = (socket: Socket): void => {
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 30_000);
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
     const mux: Mux = new Mux(socket, (stream, header) => void serveRequest(stream, header, peer, mux));
     muxes.add(mux);
+    // A connection that has not sent one authenticated request within FIRST_REQUEST_MS is dropped.
+    unproven.set(mux, setTimeout(() => mux.close(new VsshError('VSSH_AUTH_MALFORMED', `no authenticated request within ${FIRST_REQUEST_MS / 1000} s`)), FIRST_REQUEST_MS).unref());
+    mux.on('close', () => authenticated(mux));
     mux.on('close', (err: VsshError) => {
       muxes.delete(mux);
       if (err.code !== 'VSSH_CONNECTION_LOST') log.warn({ peer, code: err.code, err: err.message }, 'connection dropped');
@@ -88,12 +102,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     stream.onReset((err) => ac.abort(err));
     running.add(ac);
     try {
-      const max = opts.maxStreams ?? MAX_STREAMS;
-      if (mux.streams > max) throw new VsshError('VSSH_BUSY', `this connection already has ${max} requests in flight; wait for some to finish.`);
       const auth = verifyRequest(opts.key, header, new Uint8Array(0), window);
       verb = auth.verb;
       nonce = auth.nonce;
-      const handler = HANDLERS[auth.verb];
+      authenticated(mux);
+      const max = opts.maxStreams ?? MAX_STREAMS;
+      if (mux.streams > max) throw new VsshError('VSSH_BUSY', `this connection already has ${max} requests in flight; wait for some to finish.`);
+      const handler = Object.hasOwn(HANDLERS, auth.verb) ? HANDLERS[auth.verb] : undefined;
       if (!handler) throw new VsshError('VSSH_UNKNOWN_VERB', `this node does not know the request "${auth.verb}" (a newer client?); run the same vssh version on both ends.`);
       const result = await handler({ args: auth.args, stream, policy, signal: ac.signal, log, node });
       stream.reply({ result, mac: signReply(opts.key, nonce, { result }) });
@@ -101,9 +116,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     } catch (err) {
       const e = err instanceof VsshError ? err : new VsshError('VSSH_INTERNAL', `the node failed to serve the request: ${(err as Error)?.message ?? String(err)}`);
       const error = { code: e.code, message: e.message };
-      // Refusals before the MAC held are signed too: a client with the right key can trust them; one
-      // with a wrong key still reads why it was refused.
-      stream.reply({ error, mac: nonce || typeof header.nonce === 'string' ? signReply(opts.key, nonce || String(header.nonce), { error }) : '' });
+      // Only an answer to an authenticated request is signed: signing a refusal over a nonce nobody
+      // vouched for would let a man in the middle present it as the node's answer to another request.
+      // A client reads unsigned refusals of authentication as such (VSSH_AUTH_*).
+      stream.reply({ error, mac: nonce ? signReply(opts.key, nonce, { error }) : '' });
       const level = e.code === 'VSSH_INTERNAL' ? 'error' : e.code.startsWith('VSSH_AUTH') ? 'warn' : 'info';
       log[level]({ peer, verb, ok: false, code: e.code, ms: Math.round(performance.now() - started) }, 'request refused or failed');
     } finally {
@@ -119,6 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     const server = opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s))
       : createServer({ highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s));
+    server.maxConnections = MAX_CONNECTIONS;
     server.on('tlsClientError', (err) => log.warn({ err: err.message }, 'TLS handshake refused'));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>

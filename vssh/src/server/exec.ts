@@ -73,17 +73,17 @@ export async function execHandler(ctx: RequestContext): Promise<ExecResult> {
   let timedOut = false;
   let cancelled = false;
   let killTimer: NodeJS.Timeout | undefined;
+  const signalGroup = (sig: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, sig); // the whole group, whether or not its leader is still there
+    } catch {
+      /* nothing left in the group */
+    }
+  };
   const killGroup = (): void => {
-    if (child.exitCode !== null || child.signalCode !== null || killTimer) return;
-    const signal = (s: NodeJS.Signals): void => {
-      try {
-        process.kill(-child.pid!, s);
-      } catch {
-        /* already gone */
-      }
-    };
-    signal('SIGTERM');
-    killTimer = setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS);
+    if (killTimer) return;
+    signalGroup('SIGTERM');
+    killTimer = setTimeout(() => signalGroup('SIGKILL'), KILL_GRACE_MS);
   };
   const timeout = timeoutMs ? setTimeout(() => ((timedOut = true), killGroup()), timeoutMs) : undefined;
   const onAbort = (): void => {
@@ -135,7 +135,11 @@ export async function execHandler(ctx: RequestContext): Promise<ExecResult> {
   const [stdoutBytes, stderrBytes] = await pumps;
   clearTimeout(grace);
   clearTimeout(timeout);
-  clearTimeout(killTimer);
+  if (killTimer) {
+    // Timed out or cancelled: what is left of the group (a child that ignored SIGTERM) goes now.
+    clearTimeout(killTimer);
+    signalGroup('SIGKILL');
+  }
   ctx.signal.removeEventListener('abort', onAbort);
   if (cancelled && !timedOut) throw new VsshError('VSSH_CANCELLED', 'the command was cancelled; its process group was killed');
   return {
@@ -158,6 +162,21 @@ export function childEnv(): NodeJS.ProcessEnv {
   return rest;
 }
 
+/** drainOrClose waits until a writable drains, closes or fails (a bare 'drain' wait can last forever). */
+export async function drainOrClose(w: NodeJS.WritableStream): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      w.off('drain', done);
+      w.off('close', done);
+      w.off('error', done);
+      resolve();
+    };
+    w.on('drain', done);
+    w.on('close', done);
+    w.on('error', done);
+  });
+}
+
 /** feedStdin copies the client's DATA into the process's stdin, honouring its backpressure. */
 async function feedStdin(ctx: RequestContext, stdin: NodeJS.WritableStream): Promise<undefined> {
   stdin.on('error', () => {}); // the process may exit without reading everything
@@ -166,7 +185,8 @@ async function feedStdin(ctx: RequestContext, stdin: NodeJS.WritableStream): Pro
       const item = await ctx.stream.read();
       if (!item || item.kind === 'end') break;
       if (item.kind !== 'data') continue;
-      if (!stdin.write(item.bytes)) await new Promise((r) => stdin.once('drain', r));
+      if ((stdin as NodeJS.WritableStream & { destroyed?: boolean }).destroyed) break;
+      if (!stdin.write(item.bytes)) await drainOrClose(stdin);
     }
   } catch {
     /* cancelled or connection lost */

@@ -18,7 +18,7 @@ export interface FileInfo {
   sha256?: string;
 }
 
-const LIST_BATCH = 2000;
+const LIST_BATCH_BYTES = 256 * 1024;
 
 async function describe(abs: string, path: string, withHash: boolean): Promise<FileInfo> {
   const st = await lstat(abs);
@@ -57,6 +57,7 @@ export async function listHandler(ctx: RequestContext): Promise<Record<string, u
   const real = await ctx.policy.checkPath(path, 'read');
   const hash = createHash('sha256');
   let batch: FileInfo[] = [];
+  let batchBytes = 0;
   let count = 0;
   let truncated = false;
   const flush = async (): Promise<void> => {
@@ -65,6 +66,7 @@ export async function listHandler(ctx: RequestContext): Promise<Record<string, u
     hash.update(text);
     ctx.stream.msg({ entries: JSON.parse(text) });
     batch = [];
+    batchBytes = 0;
     await ctx.stream.flushed();
   };
   const walk = async (abs: string, rel: string): Promise<void> => {
@@ -85,8 +87,9 @@ export async function listHandler(ctx: RequestContext): Promise<Record<string, u
         continue; // vanished while listing
       }
       batch.push(info);
+      batchBytes += childRel.length + (info.target?.length ?? 0) + 120;
       count++;
-      if (batch.length >= LIST_BATCH) await flush();
+      if (batchBytes >= LIST_BATCH_BYTES) await flush();
       if (recursive && info.type === 'dir') await walk(join(abs, name), childRel);
     }
   };

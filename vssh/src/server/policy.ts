@@ -21,6 +21,9 @@ export interface PolicyRules {
 }
 
 /** PolicyRefusal is the VsshError (code VSSH_POLICY) a rule throws; `rule` names the policy field that refused. */
+/** SAFE_ENV are the environment names a request may set where commands are allowlisted (an allowlist: a denylist of PATH, LD_*, NODE_OPTIONS, GCONV_PATH, PYTHON*, PERL5* ... is never complete). */
+const SAFE_ENV = /^(LANG|LANGUAGE|LC_[A-Z]+|TZ|TERM|COLUMNS|LINES|NO_COLOR)$/;
+
 /** SYSTEM_BIN are the folders where a bare allowCommands entry also matches an absolute path. */
 const SYSTEM_BIN = new Set(['/bin', '/sbin', '/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']);
 
@@ -57,7 +60,7 @@ const FIELDS: Record<keyof PolicyRules, [expected: string, ok: (v: unknown) => b
   allowShell: ['true or false', boolean],
   allowPaths: ['an array of absolute paths', strings(isAbsolute)],
   maxFileBytes: ['a whole number of bytes, 0 or more', (v) => Number.isSafeInteger(v) && (v as number) >= 0],
-  maxTimeoutMs: ['a whole number of milliseconds, more than 0', (v) => Number.isSafeInteger(v) && (v as number) > 0],
+  maxTimeoutMs: ['a whole number of milliseconds, from 1 to 2147483647 (about 24 days)', (v) => Number.isSafeInteger(v) && (v as number) > 0 && (v as number) <= 2 ** 31 - 1],
   readOnly: ['true or false', boolean],
   allowTunnels: ['an array of "host:port" or "host:*" patterns', strings((s) => parseTunnel(s) !== undefined)],
 };
@@ -140,8 +143,8 @@ export class Policy {
     const matches = (entry: string): boolean => entry === cmd || (!entry.includes('/') && SYSTEM_BIN.has(dirname(cmd)) && basename(cmd) === entry);
     if (allow && !allow.some(matches)) throw refuse('allowCommands', `\`${cmd}\` is not an allowed command; allowed: ${listed(allow)}`);
     // With an allowlist, the environment must not change which program a name finds or what it loads.
-    const risky = allow ? Object.keys(req.env ?? {}).filter((k) => k === 'PATH' || k.startsWith('LD_') || k === 'IFS' || k === 'BASH_ENV' || k === 'ENV') : [];
-    if (risky.length) throw refuse('allowCommands', `setting ${risky.join(', ')} is refused where commands are allowlisted (it could run another program)`);
+    const risky = allow ? Object.keys(req.env ?? {}).filter((k) => !SAFE_ENV.test(k)) : [];
+    if (risky.length) throw refuse('allowCommands', `setting ${risky.join(', ')} is refused where commands are allowlisted (only LANG, LC_*, TZ, TERM, COLUMNS, LINES and NO_COLOR may be set: others can make a program load or run another)`);
   }
 
   /** clampTimeout returns the exec timeout to apply: the request's, else maxTimeoutMs; one above maxTimeoutMs is refused. */

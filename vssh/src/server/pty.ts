@@ -31,14 +31,23 @@ export async function shellHandler(ctx: RequestContext): Promise<Record<string, 
     p.pause();
     ctx.stream.write(Channel.OUT, Buffer.from(text, 'utf8')).then(() => p.resume(), () => p.kill('SIGHUP'));
   });
-  const abort = (): void => p.kill('SIGHUP');
+  const abort = (): void => {
+    p.kill('SIGHUP');
+    setTimeout(() => {
+      try {
+        process.kill(p.pid, 'SIGKILL'); // a shell that ignores the hang-up
+      } catch {
+        /* gone */
+      }
+    }, 2000).unref();
+  };
   ctx.signal.addEventListener('abort', abort, { once: true });
   void (async () => {
     try {
       for (;;) {
         const item = await ctx.stream.read();
         if (!item) break;
-        if (item.kind === 'data') p.write(item.bytes.toString('utf8'));
+        if (item.kind === 'data') p.write(item.bytes); // bytes, not text: a character may span two frames
         else if (item.kind === 'msg' && typeof item.body.resize === 'object' && item.body.resize) {
           const r = item.body.resize as { cols?: unknown; rows?: unknown };
           if (Number.isInteger(r.cols) && Number.isInteger(r.rows) && (r.cols as number) > 0 && (r.rows as number) > 0) p.resize(Math.min(r.cols as number, 1000), Math.min(r.rows as number, 1000));

@@ -3,6 +3,7 @@ import { VsshError } from '../errors.js';
 import { Channel } from '../protocol/conn.js';
 import { optInt, str } from '../protocol/args.js';
 import type { RequestContext } from './daemon.js';
+import { drainOrClose } from './exec.js';
 
 /**
  * tunnelHandler connects to host:port as seen from the node and carries bytes both ways on the stream
@@ -15,7 +16,10 @@ export async function tunnelHandler(ctx: RequestContext): Promise<Record<string,
   ctx.policy.checkTunnel(host, port);
   const sock = connect({ host, port });
   sock.setNoDelay(true);
+  const abort = (): void => void sock.destroy();
+  ctx.signal.addEventListener('abort', abort, { once: true }); // also while connecting
   await new Promise<void>((resolve, reject) => {
+    sock.once('close', () => reject(new VsshError('VSSH_CANCELLED', 'the tunnel was cancelled while connecting')));
     sock.once('connect', resolve);
     sock.once('error', (err: NodeJS.ErrnoException) =>
       reject(new VsshError('VSSH_UNREACHABLE', `the node could not connect to ${host}:${port} (${err.code === 'ECONNREFUSED' ? 'nothing listens there' : err.code ?? err.message})`)),
@@ -24,8 +28,6 @@ export async function tunnelHandler(ctx: RequestContext): Promise<Record<string,
   ctx.stream.msg({ connected: true });
   let bytesIn = 0;
   let bytesOut = 0;
-  const abort = (): void => void sock.destroy();
-  ctx.signal.addEventListener('abort', abort, { once: true });
   const toClient = (async () => {
     try {
       for await (const chunk of sock as AsyncIterable<Buffer>) {
@@ -44,7 +46,7 @@ export async function tunnelHandler(ctx: RequestContext): Promise<Record<string,
         if (!item || item.kind === 'end') break;
         if (item.kind !== 'data') continue;
         bytesIn += item.bytes.length;
-        if (!sock.write(item.bytes)) await new Promise((r) => sock.once('drain', r));
+        if (!sock.write(item.bytes)) await drainOrClose(sock);
       }
       sock.end();
     } catch {

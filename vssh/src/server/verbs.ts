@@ -4,7 +4,7 @@ import { VsshError } from '../errors.js';
 import { Channel } from '../protocol/conn.js';
 import { bool, optInt, optStr, str } from '../protocol/args.js';
 import { scanTree } from '../transfer/manifest.js';
-import { readNeeds, sendFiles, sendManifest } from '../transfer/send.js';
+import { MAX_REPORTED, capList, readNeeds, sendFiles, sendManifest } from '../transfer/send.js';
 import { receiveTree } from '../transfer/receive.js';
 import { VERSION } from '../version.js';
 import type { Handler, RequestContext } from './daemon.js';
@@ -35,8 +35,8 @@ async function get(ctx: RequestContext): Promise<Record<string, unknown>> {
   const { entries, skipped } = await scanTree(real);
   sendManifest(ctx.stream, entries);
   const needs = await readNeeds(ctx.stream, entries.length);
-  const stats = await sendFiles(ctx.stream, real, entries, needs);
-  return { ...stats, name: basename(real), skipped };
+  const stats = await sendFiles(ctx.stream, real, entries, needs, undefined, ctx.policy.rules.allowPaths ? ctx.policy : undefined);
+  return { ...stats, failed: capList(stats.failed), name: basename(real), skipped: skipped.slice(0, MAX_REPORTED), skippedCount: skipped.length };
 }
 
 /** speed sinks (up) or sources (down) bytes, for `vssh speed`. */

@@ -64,6 +64,37 @@ export async function scanTree(root: string): Promise<{ entries: Entry[]; skippe
   return { entries, skipped };
 }
 
+/** MAX_ENTRIES is the most entries a manifest may hold. */
+export const MAX_ENTRIES = 2_000_000;
+
+/**
+ * ManifestChecker admits a manifest's entries in order, refusing what could make the receiver write
+ * somewhere other than where it checked: a path seen twice, an entry whose parent is not an earlier
+ * folder of the same manifest (so no entry can turn a checked path into a symlink afterwards), a name
+ * of vssh's own part files, and more than MAX_ENTRIES entries.
+ */
+export class ManifestChecker {
+  readonly #dirs = new Set<string>();
+  readonly #seen = new Set<string>();
+
+  admit(raw: unknown): Entry {
+    const e = checkEntry(raw);
+    const bad = (why: string): VsshError => new VsshError('VSSH_BAD_INPUT', `a manifest entry is refused: ${why}`);
+    if (this.#seen.size >= MAX_ENTRIES) throw bad(`a manifest holds at most ${MAX_ENTRIES} entries`);
+    if (this.#seen.size === 0 && e.path !== '') throw bad('a manifest must start with its root');
+    if (this.#seen.has(e.path)) throw bad(`"${e.path}" appears twice`);
+    if (e.path !== '') {
+      const slash = e.path.lastIndexOf('/');
+      const parent = slash < 0 ? '' : e.path.slice(0, slash);
+      if (!this.#dirs.has(parent)) throw bad(`"${e.path}" comes before its folder, or its folder is not a folder`);
+      if (e.path.endsWith(PART_SUFFIX)) throw bad(`"${e.path}" is named like vssh's own part files`);
+    }
+    this.#seen.add(e.path);
+    if (e.type === 'dir') this.#dirs.add(e.path);
+    return e;
+  }
+}
+
 /**
  * checkEntry refuses a manifest entry that could write outside the destination: absolute paths, `..`
  * segments, empty segments, NUL bytes, or fields of the wrong type.

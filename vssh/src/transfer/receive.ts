@@ -1,12 +1,12 @@
 import { createHash, Hash } from 'node:crypto';
-import { chmodSync, closeSync, createReadStream, fchmodSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
 import { FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
 import { Stream } from '../protocol/conn.js';
 import { Policy } from '../server/policy.js';
-import { Entry, PART_SUFFIX, YIELD_EVERY, checkEntry } from './manifest.js';
-import { MANIFEST_BATCH, Need, SMALL_FILE, replyError } from './send.js';
+import { Entry, ManifestChecker, PART_SUFFIX, YIELD_EVERY } from './manifest.js';
+import { Need, SMALL_FILE, batches, capList, replyError } from './send.js';
 
 /** ReceiveOptions say where a transfer lands and how. */
 export interface ReceiveOptions {
@@ -20,6 +20,8 @@ export interface ReceiveOptions {
   checksum?: boolean;
   policy?: Policy;
   onBytes?: (n: number) => void;
+  /** confine every entry to the target (a client receiving from a node) */
+  confine?: boolean;
   /** checks a reply that arrives mid-transfer and throws the error it carries (the client verifies its MAC) */
   onReply?: (body: Record<string, unknown>) => unknown;
 }
@@ -56,28 +58,39 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
   };
   const entries = await readManifest(stream, onReply);
   const root = entries[0]!;
-  if (root.path !== '') throw new VsshError('VSSH_BAD_INPUT', 'a manifest must start with its root');
-  let target = opts.dest;
+  let target = resolve(opts.dest);
   if (root.type !== 'dir') {
-    const st = await stat(opts.dest).catch(() => undefined);
-    if (st?.isDirectory() || opts.dest.endsWith('/')) target = join(opts.dest, opts.name ?? 'file');
+    const st = await stat(target).catch(() => undefined);
+    if (st?.isDirectory() || opts.dest.endsWith('/')) target = join(target, opts.name ?? 'file');
   }
   target = await policy.checkPath(target, 'write');
   if (root.type !== 'dir') await mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(ioError(err, 'creating', dirname(target))));
-  const perPath = policy.rules.allowPaths !== undefined;
   const stats: ReceiveStats = { target, files: 0, bytes: 0, unchanged: 0, deleted: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(target, e.path) : target);
+  // Every entry must land under the target: checked per path (symlinks resolved) when the node's policy
+  // limits paths, or when told to confine (a client getting from a node it does not trust to choose paths).
+  let guard: Policy | undefined = policy.rules.allowPaths ? policy : undefined;
 
   // Plan: folders and symlinks now; for files, what must cross. Synchronous calls (a promise per lstat
   // costs ten times the lstat on a big tree), yielding to the event loop every YIELD_EVERY entries.
   const needs: Need[] = [];
+  const unmade = new Set<string>(); // folders that could not be made: nothing goes inside them
   for (const [i, e] of entries.entries()) {
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     const at = pathOf(e);
-    if (perPath && e.path) await policy.checkPath(at, 'write');
+    const parent = e.path.includes('/') ? e.path.slice(0, e.path.lastIndexOf('/')) : '';
+    if (e.path && unmade.has(parent)) {
+      if (e.type === 'dir') unmade.add(e.path);
+      stats.failed.push({ path: e.path, error: 'its folder could not be made' });
+      continue;
+    }
+    if (guard && e.path) await guard.checkPath(at, 'write');
     try {
-      if (e.type === 'dir') mkdirSync(at, { recursive: true });
-      else if (e.type === 'symlink') placeSymlink(at, e.target!);
+      if (e.type === 'dir') {
+        mkdirSync(at, { recursive: true });
+        if (!lstatSync(at).isDirectory()) throw new VsshError('VSSH_IO', `${at} is a symlink or a file where the source has a folder; it was left as it is`);
+        if (e.path === '' && opts.confine) guard = new Policy({ allowPaths: [target] });
+      } else if (e.type === 'symlink') placeSymlink(at, e.target!);
       else {
         policy.checkFileSize(e.size);
         const need = await planFile(at, e, i, opts.checksum === true);
@@ -88,10 +101,13 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
       if (err instanceof VsshError && err.code === 'VSSH_POLICY') throw err;
       const e2 = ioError(err, 'preparing', at);
       if (e2.code === 'VSSH_DISK_FULL') throw e2;
+      if (e.type === 'dir') unmade.add(e.path);
       stats.failed.push({ path: e.path || '.', error: e2.message });
     }
   }
-  for (let k = 0; k < needs.length || k === 0; k += MANIFEST_BATCH) stream.msg({ need: needs.slice(k, k + MANIFEST_BATCH), more: k + MANIFEST_BATCH < needs.length });
+  const askedHash = new Set(needs.filter((n) => n.sha256).map((n) => n.i));
+  const needBatches = batches(needs);
+  needBatches.forEach((b, k) => stream.msg({ need: b, more: k < needBatches.length - 1 }));
 
   // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
   // with a few writes in flight at their own offsets.
@@ -156,6 +172,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         if (!cur || cur.i !== m.done || cur.pos !== cur.end || cur.sha256) throw new VsshError('VSSH_FRAME_MALFORMED', `${e.path || '.'} ended before all its bytes arrived`);
         await complete(String(m.sha256));
       } else if (typeof m.same === 'number') {
+        if (!askedHash.delete(m.same)) throw new VsshError('VSSH_FRAME_MALFORMED', `"same" for ${e.path || '.'}, which was not compared by hash`);
         try {
           setMeta(pathOf(e), e);
           stats.unchanged++;
@@ -163,7 +180,14 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
           failWith(e.path, ioError(err, 'updating', pathOf(e)));
         }
       } else {
-        failWith(e.path, new VsshError('VSSH_IO', `the sender could not read it (${String(m.error).slice(0, 200)})`));
+        if (cur?.i === m.fail) {
+          // given up part-way: the part file stays for a later resume, or goes when it was small
+          const gone = cur!;
+          cur = undefined;
+          await gone.writes?.settle().catch(() => {});
+          await gone.fh?.close().catch(() => {});
+        } else if (cur) throw new VsshError('VSSH_FRAME_MALFORMED', `a failure for another file arrived while ${cur.e.path || '.'} was open`);
+        failWith(e.path, new VsshError('VSSH_IO', `the sender could not send it (${String(m.error).slice(0, 200)})`));
       }
     }
   } catch (err) {
@@ -184,17 +208,19 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     }
   }
   if (opts.delete && root.type === 'dir') stats.deleted = await deleteExtras(target, new Set(entries.map((e) => e.path)));
+  stats.failed = capList(stats.failed);
   return stats;
 }
 
 async function readManifest(stream: Stream, onReply: (body: Record<string, unknown>) => never): Promise<Entry[]> {
   const entries: Entry[] = [];
+  const checker = new ManifestChecker();
   for (;;) {
     const item = await stream.read();
     if (!item) throw new VsshError('VSSH_CONNECTION_LOST', 'the transfer ended before its manifest');
     if (item.kind === 'reply') onReply(item.body);
     if (item.kind !== 'msg' || !Array.isArray(item.body.manifest)) throw new VsshError('VSSH_FRAME_MALFORMED', 'a transfer must start with its manifest');
-    for (const e of item.body.manifest) entries.push(checkEntry(e));
+    for (const e of item.body.manifest) entries.push(checker.admit(e));
     if (item.body.more !== true) break;
   }
   if (entries.length === 0) throw new VsshError('VSSH_BAD_INPUT', 'the manifest is empty');
@@ -221,16 +247,38 @@ async function hashFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
+/**
+ * createPart makes a fresh part file: whatever had its name goes (a symlink is removed, not followed), and
+ * the file is created exclusively, so no one else's file, and nothing a symlink points at, is written.
+ */
+function createPart(part: string): number {
+  rmSync(part, { force: true });
+  return openSync(part, CREATE_FLAGS, 0o600);
+}
+
+const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
 /** openPart opens a part file for writing, feeding the hash with the prefix a resumed transfer keeps. */
 async function openPart(part: string, offset: number, hash: Hash): Promise<FileHandle> {
   try {
     if (offset > 0) {
-      for await (const chunk of createReadStream(part, { end: offset - 1 })) hash.update(chunk as Buffer);
-      const fh = await open(part, 'r+');
+      const fh = await open(part, constants.O_RDWR | constants.O_NOFOLLOW);
+      if (!(await fh.stat()).isFile()) {
+        await fh.close();
+        throw new VsshError('VSSH_IO', `${part} is not a regular file`);
+      }
+      const buf = Buffer.allocUnsafe(1024 * 1024);
+      for (let pos = 0; pos < offset; ) {
+        const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, offset - pos), pos);
+        if (bytesRead === 0) break;
+        hash.update(buf.subarray(0, bytesRead));
+        pos += bytesRead;
+      }
       await fh.truncate(offset);
       return fh;
     }
-    return await open(part, 'w', 0o600);
+    rmSync(part, { force: true });
+    return await open(part, CREATE_FLAGS, 0o600);
   } catch (err) {
     throw ioError(err, 'creating', part);
   }
@@ -267,7 +315,7 @@ function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks
   if (!ok) throw damaged(e, target);
   let fd: number | undefined;
   try {
-    fd = openSync(part, 'w', 0o600);
+    fd = createPart(part);
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
     fchmodSync(fd, e.mode); // explicitly: the umask may have narrowed the mode at creation
@@ -299,9 +347,17 @@ async function finishLarge(part: string, target: string, e: Entry, ok: boolean, 
   }
 }
 
+/** setMeta sets mode and mtime through a descriptor opened without following a symlink at `at`. */
 function setMeta(at: string, e: Entry): void {
-  chmodSync(at, e.mode);
-  utimesSync(at, e.mtimeMs / 1000, e.mtimeMs / 1000);
+  const fd = openSync(at, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (e.type === 'dir' ? !st.isDirectory() : !st.isFile()) throw new VsshError('VSSH_IO', `${at} is no longer a ${e.type === 'dir' ? 'folder' : 'file'}`);
+    fchmodSync(fd, e.mode);
+    futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function placeSymlink(at: string, to: string): void {

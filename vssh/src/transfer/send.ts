@@ -1,13 +1,37 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { VsshError } from '../errors.js';
 import { Channel, Stream } from '../protocol/conn.js';
 import { Entry } from './manifest.js';
+import type { Policy } from '../server/policy.js';
 
-/** MANIFEST_BATCH is how many entries one MSG frame carries. */
-export const MANIFEST_BATCH = 2000;
+/** BATCH_BYTES is about how much JSON one MSG frame of a list carries (well under the frame limit). */
+export const BATCH_BYTES = 256 * 1024;
+/** MAX_REPORTED is how many failures a reply lists one by one (the rest are counted). */
+export const MAX_REPORTED = 100;
+
+/** batches cuts a list into runs of about BATCH_BYTES of JSON each (at least one, possibly empty). */
+export function batches<T>(items: T[], maxBytes = BATCH_BYTES): T[][] {
+  const out: T[][] = [[]];
+  let size = 0;
+  for (const item of items) {
+    const n = JSON.stringify(item).length + 1;
+    if (size + n > maxBytes && out.at(-1)!.length) {
+      out.push([]);
+      size = 0;
+    }
+    out.at(-1)!.push(item);
+    size += n;
+  }
+  return out;
+}
+
+/** capList keeps the first MAX_REPORTED items of a report list and says how many more there were. */
+export function capList<T extends { path: string; error: string }>(list: T[]): T[] {
+  return list.length <= MAX_REPORTED ? list : [...list.slice(0, MAX_REPORTED), { path: '...', error: `and ${list.length - MAX_REPORTED} more` } as T];
+}
 /** SMALL_FILE is the size under which a file is read in one go (and read ahead of its turn). */
 export const SMALL_FILE = 1024 * 1024;
 const CHUNK = 1024 * 1024 - 64;
@@ -29,9 +53,8 @@ export interface SendStats {
 
 /** sendManifest sends the manifest in batches. */
 export function sendManifest(stream: Stream, entries: Entry[]): void {
-  for (let i = 0; i < entries.length || i === 0; i += MANIFEST_BATCH) {
-    stream.msg({ manifest: entries.slice(i, i + MANIFEST_BATCH), more: i + MANIFEST_BATCH < entries.length });
-  }
+  const all = batches(entries);
+  all.forEach((b, k) => stream.msg({ manifest: b, more: k < all.length - 1 }));
 }
 
 /** readNeeds collects the receiver's need list (several MSG frames). */
@@ -65,17 +88,18 @@ export function replyError(body: Record<string, unknown>): VsshError {
  * `sha256` in the header instead. A file that changed size since the manifest, or
  * cannot be read, is reported with `{fail}` and the rest go on.
  */
-export async function sendFiles(stream: Stream, root: string, entries: Entry[], needs: Need[], onBytes?: (n: number) => void): Promise<SendStats> {
+export async function sendFiles(stream: Stream, root: string, entries: Entry[], needs: Need[], onBytes?: (n: number) => void, guard?: Policy): Promise<SendStats> {
   const stats: SendStats = { files: 0, bytes: 0, same: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(root, e.path) : root);
   for (const need of needs) {
     const e = entries[need.i]!;
     try {
+      if (e.type !== 'file') throw new VsshError('VSSH_FRAME_MALFORMED', `the need list asks for ${e.path || '.'}, which is not a file`);
+      if (guard) await guard.checkPath(pathOf(e), 'read'); // its folders may have changed since the scan
       if (e.size <= SMALL_FILE && !need.offset) {
-        // A small file is read in one synchronous call: for thousands of them, a promise per file
-        // system call costs more than the reads themselves.
-        const bytes = readFileSync(pathOf(e));
-        if (bytes.length !== e.size) throw new Error(`changed size while being sent (${e.size} -> ${bytes.length} bytes)`);
+        // A small file is read in synchronous calls: for thousands of them, a promise per file system
+        // call costs more than the reads themselves.
+        const bytes = readRegularFile(pathOf(e), e.size);
         const sha256 = createHash('sha256').update(bytes).digest('hex');
         if (need.sha256 === sha256) {
           stream.msg({ same: need.i });
@@ -92,7 +116,7 @@ export async function sendFiles(stream: Stream, root: string, entries: Entry[], 
       }
       stats.files++;
     } catch (err) {
-      if (err instanceof VsshError) throw err; // the stream itself failed
+      if (err instanceof VsshError) throw err; // the stream itself failed, or a refusal
       const error = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
       stats.failed.push({ path: e.path || '.', error });
       stream.msg({ fail: need.i, error });
@@ -102,10 +126,37 @@ export async function sendFiles(stream: Stream, root: string, entries: Entry[], 
   return stats;
 }
 
-async function sendLarge(stream: Stream, file: string, e: Entry, need: Need, stats: SendStats, onBytes?: (n: number) => void): Promise<void> {
-  const fh = await open(file, 'r');
+/** READ_FLAGS open a file to send without following a symlink, and without blocking on a FIFO. */
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+
+/**
+ * readRegularFile reads a whole small file through one descriptor opened without following a symlink,
+ * refusing anything but a regular file of the size the manifest gave (swapped or changed since the scan).
+ */
+function readRegularFile(file: string, size: number): Buffer {
+  const fd = openSync(file, READ_FLAGS);
   try {
-    const size = (await fh.stat()).size;
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new Error('is no longer a regular file');
+    if (st.size !== size) throw new Error(`changed size while being sent (${size} -> ${st.size} bytes)`);
+    const buf = Buffer.allocUnsafe(size);
+    for (let off = 0; off < size; ) {
+      const n = readSync(fd, buf, off, size - off, off);
+      if (n === 0) throw new Error('changed size while being sent');
+      off += n;
+    }
+    return buf;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function sendLarge(stream: Stream, file: string, e: Entry, need: Need, stats: SendStats, onBytes?: (n: number) => void): Promise<void> {
+  const fh = await open(file, READ_FLAGS);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error('is no longer a regular file');
+    const size = st.size;
     if (size !== e.size) throw new Error(`changed size while being sent (${e.size} -> ${size} bytes)`);
     const hash = createHash('sha256');
     const buf = Buffer.allocUnsafe(CHUNK);
@@ -139,7 +190,7 @@ async function sendLarge(stream: Stream, file: string, e: Entry, need: Need, sta
       // A fresh buffer per chunk: the socket may still hold the last one when write() resolves.
       const chunkBuf = Buffer.allocUnsafeSlow(Math.min(CHUNK, size - pos));
       const { bytesRead } = await fh.read(chunkBuf, 0, chunkBuf.length, pos);
-      if (bytesRead === 0) throw new VsshError('VSSH_IO', `${file} shrank while being sent; the transfer of it is abandoned`);
+      if (bytesRead === 0) throw new Error('shrank while being sent');
       const chunk = chunkBuf.subarray(0, bytesRead);
       hash.update(chunk);
       await stream.write(Channel.OUT, chunk);

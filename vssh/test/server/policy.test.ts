@@ -268,7 +268,8 @@ describe('loadPolicy', () => {
       ['{"allowPaths": ["srv"]}', 'field "allowPaths" must be an array of absolute paths'],
       ['{"allowCommands": "df"}', 'field "allowCommands" must be an array of command names or absolute paths'],
       ['{"allowTunnels": ["127.0.0.1"]}', 'field "allowTunnels" must be an array of "host:port" or "host:*" patterns'],
-      ['{"maxTimeoutMs": 0}', 'field "maxTimeoutMs" must be a whole number of milliseconds, more than 0'],
+      ['{"maxTimeoutMs": 0}', 'field "maxTimeoutMs" must be a whole number of milliseconds, from 1 to 2147483647'],
+      ['{"maxTimeoutMs": 4000000000}', 'field "maxTimeoutMs" must be a whole number of milliseconds, from 1 to 2147483647'],
       ['["df"]', 'expected a JSON object of policy rules'],
     ];
     for (const [text, expected] of cases) {
