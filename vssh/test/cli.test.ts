@@ -72,7 +72,7 @@ describe('vssh put, get, sync, ls, status', () => {
     const again = await vssh(ctl.env, ['sync', src, `n1:${dest}`]);
     expect(again.stdout).toContain('0 files copied');
     expect(again.stdout).toContain('2 unchanged');
-    const back = await vssh(ctl.env, ['get', `n1:${dest}/index.html`, join(ctl.dir, 'back.html')]);
+    const back = await vssh(ctl.env, ['get', `n1:${dest}/index.html`, './back.html'], { cwd: ctl.dir }); // a relative destination
     expect(back.exitCode, back.stderr).toBe(0);
     expect(readFileSync(join(ctl.dir, 'back.html'), 'utf8')).toBe('<h1>hi</h1>');
     const ls = JSON.parse((await vssh(ctl.env, ['ls', `n1:${dest}`, '-R', '--hash', '--json'])).stdout);

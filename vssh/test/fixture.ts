@@ -27,8 +27,8 @@ export async function makeHome(opts: { controller?: boolean } = {}): Promise<Hom
 }
 
 /** vssh runs the built CLI and returns its result without throwing on a non-zero exit. */
-export function vssh(env: Record<string, string>, args: string[], opts: { input?: string; timeout?: number } = {}) {
-  return execa(process.execPath, [VSSH_BIN, ...args], { env, reject: false, input: opts.input, stdin: opts.input === undefined ? 'ignore' : undefined, timeout: opts.timeout ?? 60_000 });
+export function vssh(env: Record<string, string>, args: string[], opts: { input?: string; timeout?: number; cwd?: string } = {}) {
+  return execa(process.execPath, [VSSH_BIN, ...args], { env, reject: false, cwd: opts.cwd, input: opts.input, stdin: opts.input === undefined ? 'ignore' : undefined, timeout: opts.timeout ?? 60_000 });
 }
 
 /** writeNodes writes the static node list of a home. */

@@ -180,10 +180,11 @@ export class Policy {
     if (max !== undefined && bytes > max) throw refuse('maxFileBytes', `a file of ${bytes} bytes is larger than the limit of ${max} bytes`);
   }
 
-  /** checkTunnel refuses a tunnel to `host`:`port` that no allowTunnels pattern matches. */
+  /** checkTunnel refuses a tunnel to `host`:`port` that no allowTunnels pattern matches (on a read-only node, any tunnel unless allowTunnels is given). */
   checkTunnel(host: string, port: number): void {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw badInput(`tunnel port must be 1-65535, got ${port}`);
     const allow = this.rules.allowTunnels;
+    if (!allow && this.rules.readOnly) throw refuse('readOnly', `a tunnel to ${host}:${port} is refused on a read-only node unless allowTunnels lists it`);
     if (!allow) return;
     const h = unbracket(host);
     const ok = allow.some((pattern) => {

@@ -103,6 +103,7 @@ describe('the policy, enforced by the daemon', () => {
       expect(await codeOf(ro.client.exec({ argv: ['touch', join(dir, 'ro-touch')] }))).toBe('VSSH_POLICY');
       expect((await ro.client.exec({ argv: ['uptime'] })).exitCode).toBe(0);
       expect((await ro.client.stat(f)).size).toBe(1); // reads are fine
+      expect(await codeOf(ro.client.request('tunnel', { host: '127.0.0.1', port: 22 }))).toBe('VSSH_POLICY');
     } finally {
       await ro.close();
     }
@@ -193,6 +194,9 @@ describe('TLS and connections', () => {
       expect((await l.client.hello()).tlsFingerprint).toBe(real.fingerprint);
       const victim = new VsshClient({ name: 'n1', id: 'n1', addresses: [{ host: '127.0.0.1', port: (mitm.address() as { port: number }).port, tls: true, via: 'public' }] }, l.key);
       expect(await codeOf(victim.exec({ argv: ['true'] }))).toBe('VSSH_TLS');
+      // a wrong key over TLS is an authentication failure, said at once, not "unreachable"
+      const wrongKey = new VsshClient({ name: 'n1', id: 'n1', addresses: [l.address] }, randomBytes(32));
+      expect(await codeOf(wrongKey.exec({ argv: ['true'] }))).toBe('VSSH_AUTH_BAD_MAC');
       // a plain client cannot talk to a TLS daemon
       const plain = new VsshClient({ name: 'n1', id: 'n1', addresses: [{ ...l.address, tls: false }] }, l.key, { retries: 0, connectTimeoutMs: 1000 });
       expect(await codeOf(plain.exec({ argv: ['true'] }))).toMatch(/VSSH_CONNECTION_LOST|VSSH_UNREACHABLE/);
