@@ -1,5 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, createReadStream, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
@@ -252,8 +252,13 @@ async function hashFile(file: string): Promise<string> {
  * the file is created exclusively, so no one else's file, and nothing a symlink points at, is written.
  */
 function createPart(part: string): number {
-  rmSync(part, { force: true });
-  return openSync(part, CREATE_FLAGS, 0o600);
+  try {
+    return openSync(part, CREATE_FLAGS, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    unlinkSync(part); // a stale part file, or a symlink planted with its name: removed, not followed
+    return openSync(part, CREATE_FLAGS, 0o600);
+  }
 }
 
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
@@ -277,8 +282,11 @@ async function openPart(part: string, offset: number, hash: Hash): Promise<FileH
       await fh.truncate(offset);
       return fh;
     }
-    rmSync(part, { force: true });
-    return await open(part, CREATE_FLAGS, 0o600);
+    return await open(part, CREATE_FLAGS, 0o600).catch(async (err) => {
+      if (err.code !== 'EEXIST') throw err;
+      await unlink(part);
+      return open(part, CREATE_FLAGS, 0o600);
+    });
   } catch (err) {
     throw ioError(err, 'creating', part);
   }

@@ -12,12 +12,15 @@ export const BATCH_BYTES = 256 * 1024;
 /** MAX_REPORTED is how many failures a reply lists one by one (the rest are counted). */
 export const MAX_REPORTED = 100;
 
-/** batches cuts a list into runs of about BATCH_BYTES of JSON each (at least one, possibly empty). */
-export function batches<T>(items: T[], maxBytes = BATCH_BYTES): T[][] {
+/** jsonSize bounds the JSON size of a manifest entry or a need: its strings plus room for the rest. */
+const jsonSize = (item: { path?: string; target?: string }): number => 128 + 2 * ((item.path?.length ?? 0) + (item.target?.length ?? 0));
+
+/** batches cuts a list into runs of at most about BATCH_BYTES of JSON each (at least one, possibly empty). */
+export function batches<T extends object>(items: T[], maxBytes = BATCH_BYTES): T[][] {
   const out: T[][] = [[]];
   let size = 0;
   for (const item of items) {
-    const n = JSON.stringify(item).length + 1;
+    const n = jsonSize(item as { path?: string; target?: string });
     if (size + n > maxBytes && out.at(-1)!.length) {
       out.push([]);
       size = 0;
