@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { lstat, readFile, readlink, realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VsshError } from '../errors.js';
@@ -171,6 +172,26 @@ export class Policy {
       if (!prefixes.some((prefix) => within(real, prefix))) throw refuse('allowPaths', `${shown} is outside the allowed paths; allowed: ${listed(allow)}`);
     }
     return real;
+  }
+
+  /**
+   * folderCheck returns a synchronous check that an existing folder really (symlinks resolved, now) lies
+   * inside allowPaths, or undefined when paths are not limited. A writer calls it right before creating and
+   * before renaming a file, so a folder swapped for a symlink after checkPath is caught there too.
+   */
+  async folderCheck(): Promise<((dir: string) => void) | undefined> {
+    const allow = this.rules.allowPaths;
+    if (!allow) return undefined;
+    const prefixes = await Promise.all(allow.map((p) => realOrPlanned(p)));
+    return (dir: string) => {
+      let real: string;
+      try {
+        real = realpathSync(dir);
+      } catch {
+        throw refuse('allowPaths', `${dir} is no longer a folder it can write into`);
+      }
+      if (!prefixes.some((prefix) => within(real, prefix))) throw refuse('allowPaths', `${dir} (really ${real}) is outside the allowed paths; allowed: ${listed(allow)}`);
+    };
   }
 
   /** checkFileSize refuses a put of more than maxFileBytes. */

@@ -106,6 +106,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     }
   }
   const askedHash = new Set(needs.filter((n) => n.sha256).map((n) => n.i));
+  const recheck = (await guard?.folderCheck()) ?? (() => {});
   const needBatches = batches(needs);
   needBatches.forEach((b, k) => stream.msg({ need: b, more: k < needBatches.length - 1 }));
 
@@ -119,8 +120,8 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     const ok = done.hash.digest('hex') === sha256;
     const e = done.e;
     try {
-      if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks);
-      else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes!);
+      if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks, recheck);
+      else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes!, recheck);
       stats.files++;
       stats.bytes += done.end;
     } catch (err) {
@@ -164,6 +165,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], pos: 0, end: e.size, sha256 };
         else if (sha256) throw new VsshError('VSSH_FRAME_MALFORMED', 'only a small file sent whole carries its hash in its header');
         else {
+          recheck(dirname(part));
           const fh = await openPart(part, offset, hash);
           cur = { i: m.file, e, part, hash, fh, writes: new PendingWrites(fh, part), pos: offset, end: e.size };
         }
@@ -319,10 +321,11 @@ class PendingWrites {
 }
 
 /** finishSmall writes a whole small file to its part file, sets mode and mtime on the open file, and renames it into place. */
-function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[]): void {
+function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks: Buffer[], recheck: (dir: string) => void): void {
   if (!ok) throw damaged(e, target);
   let fd: number | undefined;
   try {
+    recheck(dirname(part));
     fd = createPart(part);
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     for (let off = 0; off < data.length; ) off += writeSync(fd, data, off, data.length - off);
@@ -330,6 +333,7 @@ function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks
     futimesSync(fd, e.mtimeMs / 1000, e.mtimeMs / 1000);
     closeSync(fd);
     fd = undefined;
+    recheck(dirname(target));
     renameSync(part, target);
   } catch (err) {
     if (fd !== undefined) closeSync(fd);
@@ -339,13 +343,14 @@ function finishSmall(part: string, target: string, e: Entry, ok: boolean, chunks
 }
 
 /** finishLarge waits for a big file's writes, checks it, sets mode and mtime and renames it into place. */
-async function finishLarge(part: string, target: string, e: Entry, ok: boolean, fh: FileHandle, writes: PendingWrites): Promise<void> {
+async function finishLarge(part: string, target: string, e: Entry, ok: boolean, fh: FileHandle, writes: PendingWrites, recheck: (dir: string) => void): Promise<void> {
   try {
     await writes.settle();
     if (!ok) throw damaged(e, target);
     await fh.chmod(e.mode);
     await fh.utimes(e.mtimeMs / 1000, e.mtimeMs / 1000);
     await fh.close();
+    recheck(dirname(target));
     await rename(part, target);
   } catch (err) {
     await writes.settle().catch(() => {});

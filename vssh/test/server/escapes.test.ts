@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,6 +72,23 @@ describe('put cannot write outside the allowed paths', () => {
     call.stream.msg({ same: 1 });
     call.stream.end();
     expect(await call.result().then(() => undefined, (e) => e.code)).toBe('VSSH_FRAME_MALFORMED');
+  });
+
+  it('catches a folder swapped for a symlink after the plan, before it writes or renames', async () => {
+    const dest = join(allowed, 'race');
+    const call = await l.client.call('put', { dest });
+    call.stream.msg({ manifest: [folder(''), folder('sub'), file('sub/f', 5)], more: false });
+    const need = await call.next();
+    expect(need?.kind === 'msg' && need.body.need).toEqual([{ i: 2 }]);
+    renameSync(join(dest, 'sub'), join(dest, 'sub.old'));
+    symlinkSync(victim, join(dest, 'sub')); // another request could have done this
+    call.stream.msg({ file: 2, offset: 0, size: 5, sha256: createHash('sha256').update('owned').digest('hex') });
+    await call.stream.write(0, Buffer.from('owned'));
+    call.stream.end();
+    const r = (await call.result()) as { files: number; failed: { error: string }[] };
+    expect(r.files).toBe(0);
+    expect(r.failed[0]!.error).toContain('allowPaths');
+    expect(existsSync(join(victim, 'f'))).toBe(false);
   });
 
   it('does not write into a symlink that stands where the source has a folder', async () => {
