@@ -1,27 +1,31 @@
-/** VsshErrorCode names every way vssh can refuse or fail. */
-export type VsshErrorCode =
-  | 'VSSH_FRAME_TOO_LARGE'
-  | 'VSSH_FRAME_MALFORMED'
-  | 'VSSH_AUTH_BAD_MAC'
-  | 'VSSH_AUTH_STALE'
-  | 'VSSH_AUTH_REPLAY'
-  | 'VSSH_AUTH_MALFORMED'
-  | 'VSSH_BAD_INPUT'
-  | 'VSSH_POLICY'
-  | 'VSSH_UNKNOWN_VERB'
-  | 'VSSH_NOT_FOUND'
-  | 'VSSH_UNKNOWN_NODE'
-  | 'VSSH_NO_KEY'
-  | 'VSSH_UNREACHABLE'
-  | 'VSSH_CONNECTION_LOST'
-  | 'VSSH_CANCELLED'
-  | 'VSSH_TIMEOUT'
-  | 'VSSH_DISK_FULL'
-  | 'VSSH_IO'
-  | 'VSSH_INTEGRITY'
-  | 'VSSH_TLS'
-  | 'VSSH_BUSY'
-  | 'VSSH_INTERNAL';
+/** VSSH_ERROR_CODES names every way vssh can refuse or fail. */
+export const VSSH_ERROR_CODES = [
+  'VSSH_FRAME_TOO_LARGE',
+  'VSSH_FRAME_MALFORMED',
+  'VSSH_AUTH_BAD_MAC',
+  'VSSH_AUTH_STALE',
+  'VSSH_AUTH_REPLAY',
+  'VSSH_AUTH_MALFORMED',
+  'VSSH_BAD_INPUT',
+  'VSSH_POLICY',
+  'VSSH_UNKNOWN_VERB',
+  'VSSH_NOT_FOUND',
+  'VSSH_UNKNOWN_NODE',
+  'VSSH_NO_KEY',
+  'VSSH_UNREACHABLE',
+  'VSSH_CONNECTION_LOST',
+  'VSSH_CANCELLED',
+  'VSSH_TIMEOUT',
+  'VSSH_DISK_FULL',
+  'VSSH_IO',
+  'VSSH_INTEGRITY',
+  'VSSH_TLS',
+  'VSSH_BUSY',
+  'VSSH_INTERNAL',
+] as const;
+
+/** VsshErrorCode is one of VSSH_ERROR_CODES. */
+export type VsshErrorCode = (typeof VSSH_ERROR_CODES)[number];
 
 /**
  * VsshError is the one error class of @meshpop/vssh: a string code and a message a person can act on.

@@ -4,6 +4,7 @@ import { meshpopHome } from '@meshpop/vault/light';
 import { VsshError } from '../errors.js';
 import { Pool } from '../client/pool.js';
 import type { ExecOutcome } from '../client/client.js';
+import { parseDuration, reportError } from './format.js';
 
 /**
  * `vssh exec` lives here rather than in oclif so that a one-shot command starts fast (bin/run.js calls
@@ -73,13 +74,6 @@ export function parseExecArgs(args: string[]): ExecArgs {
   return out;
 }
 
-/** parseDuration reads "30s", "5m", "2h", "1500ms" or plain seconds into milliseconds. */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new VsshError('VSSH_BAD_INPUT', `"${text}" is not a duration (examples: 30s, 5m, 2h, 1500ms)`);
-  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
-}
-
 /** stdinToForward is true when stdin is a pipe, file or socket (not a terminal, not /dev/null): what ssh forwards too. */
 function stdinToForward(): boolean {
   try {
@@ -138,12 +132,10 @@ export async function execMain(args: string[]): Promise<number> {
   try {
     return await runExec(parseExecArgs(args));
   } catch (err) {
-    const e = err as { code?: string; message?: string; name?: string };
-    const known = err instanceof VsshError || e.name === 'VaultError';
-    const code = known ? e.code! : 'VSSH_INTERNAL';
-    const message = known ? e.message! : String((err as Error)?.stack ?? err);
-    if (json) process.stdout.write(JSON.stringify({ error: { code, message } }, null, 2) + '\n');
-    else process.stderr.write(`vssh: ${message}\n`);
+    const known = err instanceof VsshError || (err as Error)?.name === 'VaultError';
+    const e = known ? (err as VsshError) : new VsshError('VSSH_INTERNAL', String((err as Error)?.stack ?? err));
+    reportError(e, json);
+    const code = e.code;
     return code === 'VSSH_BAD_INPUT' ? 2 : code === 'VSSH_CANCELLED' ? 130 : 255;
   }
 }

@@ -77,4 +77,9 @@ export function progress(label: string): { add: (n: number) => void; done: () =>
   };
 }
 
-export { parseDuration } from './exec.js';
+/** parseDuration reads "30s", "5m", "2h", "1500ms" or plain seconds into milliseconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) throw new VsshError('VSSH_BAD_INPUT', `"${text}" is not a duration (examples: 30s, 5m, 2h, 1500ms)`);
+  return Math.round(Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h']);
+}

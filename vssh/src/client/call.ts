@@ -1,12 +1,8 @@
-import { VsshError, VsshErrorCode } from '../errors.js';
+import { VSSH_ERROR_CODES, VsshError, VsshErrorCode } from '../errors.js';
 import { Incoming, Mux, Stream } from '../protocol/conn.js';
 import { signRequest, verifyReply } from '../protocol/auth.js';
 
-const CODES = new Set<string>([
-  'VSSH_FRAME_TOO_LARGE', 'VSSH_FRAME_MALFORMED', 'VSSH_AUTH_BAD_MAC', 'VSSH_AUTH_STALE', 'VSSH_AUTH_REPLAY', 'VSSH_AUTH_MALFORMED',
-  'VSSH_BAD_INPUT', 'VSSH_POLICY', 'VSSH_UNKNOWN_VERB', 'VSSH_NOT_FOUND', 'VSSH_UNKNOWN_NODE', 'VSSH_NO_KEY', 'VSSH_UNREACHABLE',
-  'VSSH_CONNECTION_LOST', 'VSSH_CANCELLED', 'VSSH_TIMEOUT', 'VSSH_DISK_FULL', 'VSSH_IO', 'VSSH_INTEGRITY', 'VSSH_TLS', 'VSSH_BUSY', 'VSSH_INTERNAL',
-] satisfies VsshErrorCode[]);
+const CODES = new Set<string>(VSSH_ERROR_CODES);
 
 /**
  * Call is one signed request on a connection. Read what the node streams with `next()`; it returns

@@ -79,18 +79,22 @@ async function wireNodes(home: string): Promise<NodeTarget[]> {
 
 /** listNodes returns every node this machine knows: the static list first, then Wire's (names the static list has are not repeated). */
 export async function listNodes(home: string = meshpopHome()): Promise<NodeTarget[]> {
-  const fixed = readStaticNodes(vsshPaths(home).nodes);
+  return merge(readStaticNodes(vsshPaths(home).nodes), home);
+}
+
+async function merge(fixed: NodeTarget[], home: string): Promise<NodeTarget[]> {
   const names = new Set(fixed.map((n) => n.name));
   return [...fixed, ...(await wireNodes(home)).filter((n) => !names.has(n.name))];
 }
 
 /** resolveNode finds a node by name (or mesh IP), or throws VSSH_UNKNOWN_NODE listing the known ones. */
 export async function resolveNode(name: string, home: string = meshpopHome()): Promise<NodeTarget> {
-  const fixed = readStaticNodes(vsshPaths(home).nodes).find((n) => n.name === name);
-  if (fixed) return fixed;
-  const all = await listNodes(home);
-  const hit = all.find((n) => n.name === name || n.addresses.some((a) => a.via === 'wire' && a.host === name));
+  const fixed = readStaticNodes(vsshPaths(home).nodes);
+  const hit = fixed.find((n) => n.name === name); // found here, Wire is not loaded at all
   if (hit) return hit;
+  const all = await merge(fixed, home);
+  const found = all.find((n) => n.name === name || n.addresses.some((a) => a.via === 'wire' && a.host === name));
+  if (found) return found;
   const known = all.map((n) => n.name).join(', ') || 'none';
   throw new VsshError('VSSH_UNKNOWN_NODE', `no node named "${name}" (known: ${known}); add it to ${vsshPaths(home).nodes} or join it to the mesh.`);
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
 import { VsshError } from '../errors.js';
-import { Frame, FrameReader, FrameType, HEADER_BYTES, MAX_PAYLOAD } from './frame.js';
+import { Frame, FrameReader, FrameType, MAX_PAYLOAD, frameHeader } from './frame.js';
 
 /**
  * One connection carries many streams (see PROTOCOL.md). Only the client opens streams: it sends a
@@ -294,11 +294,7 @@ export class Mux extends EventEmitter {
 
   send(type: FrameType, stream: number, payload: Buffer): void {
     if (this.#closed) return;
-    if (payload.length > MAX_PAYLOAD) throw new VsshError('VSSH_FRAME_TOO_LARGE', `a message of ${payload.length} bytes is over the frame limit (${MAX_PAYLOAD}); this request cannot be sent as it is`);
-    const head = Buffer.allocUnsafe(4 + HEADER_BYTES);
-    head.writeUInt32BE(HEADER_BYTES + payload.length, 0);
-    head.writeUInt8(type, 4);
-    head.writeUInt32BE(stream, 5);
+    const head = frameHeader(type, stream, payload.length);
     this.#batch();
     this.socket.write(head);
     if (payload.length) this.socket.write(payload);
@@ -306,11 +302,7 @@ export class Mux extends EventEmitter {
 
   sendData(stream: number, channel: number, bytes: Uint8Array): void {
     if (this.#closed) throw this.#closed;
-    const head = Buffer.allocUnsafe(4 + HEADER_BYTES + 1);
-    head.writeUInt32BE(HEADER_BYTES + 1 + bytes.length, 0);
-    head.writeUInt8(FrameType.DATA, 4);
-    head.writeUInt32BE(stream, 5);
-    head.writeUInt8(channel, 9);
+    const head = frameHeader(FrameType.DATA, stream, bytes.length, channel);
     this.#batch();
     this.socket.write(head);
     this.socket.write(bytes);

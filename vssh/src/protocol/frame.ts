@@ -38,16 +38,26 @@ export interface Frame {
 
 const TYPES = new Set<number>(Object.values(FrameType));
 
+/**
+ * frameHeader returns the bytes before a payload of `payloadLength` bytes: length, type, stream, and a DATA
+ * frame's channel byte when `channel` is given (counted in the length). It refuses what no reader would take.
+ */
+export function frameHeader(type: FrameType, stream: number, payloadLength: number, channel?: number): Buffer {
+  const extra = channel === undefined ? 0 : 1;
+  if (payloadLength + extra > MAX_PAYLOAD) throw new VsshError('VSSH_FRAME_TOO_LARGE', `a frame payload of ${payloadLength + extra} bytes is over the limit (${MAX_PAYLOAD}); this message cannot be sent as it is`);
+  if (!TYPES.has(type)) throw new VsshError('VSSH_FRAME_MALFORMED', `unknown frame type ${type}`);
+  if (!Number.isInteger(stream) || stream < 0 || stream > 0xffffffff) throw new VsshError('VSSH_FRAME_MALFORMED', `stream id ${stream} out of range`);
+  const head = Buffer.allocUnsafe(4 + HEADER_BYTES + extra);
+  head.writeUInt32BE(HEADER_BYTES + extra + payloadLength, 0);
+  head.writeUInt8(type, 4);
+  head.writeUInt32BE(stream, 5);
+  if (extra) head.writeUInt8(channel!, 9);
+  return head;
+}
+
 /** encodeFrame lays a frame out in bytes. */
 export function encodeFrame(f: Frame): Buffer {
-  if (f.payload.length > MAX_PAYLOAD) throw new VsshError('VSSH_FRAME_TOO_LARGE', `a frame payload is ${f.payload.length} bytes; the limit is ${MAX_PAYLOAD}`);
-  if (!TYPES.has(f.type)) throw new VsshError('VSSH_FRAME_MALFORMED', `unknown frame type ${f.type}`);
-  if (!Number.isInteger(f.stream) || f.stream < 0 || f.stream > 0xffffffff) throw new VsshError('VSSH_FRAME_MALFORMED', `stream id ${f.stream} out of range`);
-  const head = Buffer.alloc(4 + HEADER_BYTES);
-  head.writeUInt32BE(HEADER_BYTES + f.payload.length, 0);
-  head.writeUInt8(f.type, 4);
-  head.writeUInt32BE(f.stream, 5);
-  return Buffer.concat([head, f.payload]);
+  return Buffer.concat([frameHeader(f.type, f.stream, f.payload.length), f.payload]);
 }
 
 /**

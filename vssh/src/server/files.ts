@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ioError } from '../errors.js';
 import { bool, optInt, str } from '../protocol/args.js';
 import { canonicalJson } from '../protocol/auth.js';
+import { sha256File } from '../transfer/manifest.js';
 import type { RequestContext } from './daemon.js';
 
 /** FileInfo describes one path on a node. */
@@ -25,11 +25,7 @@ async function describe(abs: string, path: string, withHash: boolean): Promise<F
   const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   const info: FileInfo = { path, type, size: st.size, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
   if (type === 'symlink') info.target = await readlink(abs);
-  if (type === 'file' && withHash) {
-    const h = createHash('sha256');
-    for await (const c of createReadStream(abs, { highWaterMark: 1024 * 1024 })) h.update(c as Buffer);
-    info.sha256 = h.digest('hex');
-  }
+  if (type === 'file' && withHash) info.sha256 = await sha256File(abs);
   return info;
 }
 

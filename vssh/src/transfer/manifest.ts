@@ -1,4 +1,5 @@
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
 
@@ -21,6 +22,13 @@ export const PART_SUFFIX = '.vssh-part';
 
 /** YIELD_EVERY is how many files a long synchronous walk handles before letting other work run. */
 export const YIELD_EVERY = 500;
+
+/** sha256File returns the hex SHA-256 of a file's contents, read in 1 MiB chunks. */
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 /** scanTree lists `root` (a file, or a directory walked without following symlinks), sorted, root first. */
 export async function scanTree(root: string): Promise<{ entries: Entry[]; skipped: string[] }> {

@@ -1,11 +1,11 @@
 import { createHash, Hash } from 'node:crypto';
-import { closeSync, constants, createReadStream, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
 import { Stream } from '../protocol/conn.js';
 import { Policy } from '../server/policy.js';
-import { Entry, ManifestChecker, PART_SUFFIX, YIELD_EVERY } from './manifest.js';
+import { Entry, ManifestChecker, PART_SUFFIX, YIELD_EVERY, sha256File } from './manifest.js';
 import { Need, SMALL_FILE, batches, capList, replyError } from './send.js';
 
 /** ReceiveOptions say where a transfer lands and how. */
@@ -235,18 +235,12 @@ async function planFile(at: string, e: Entry, i: number, checksum: boolean): Pro
   if (st?.isDirectory()) throw new VsshError('VSSH_IO', `${at} is a folder; the source has a file there`);
   if (st?.isFile() && st.size === e.size) {
     if (!checksum && Math.round(st.mtimeMs) === e.mtimeMs) return undefined;
-    return { i, sha256: await hashFile(at) };
+    return { i, sha256: await sha256File(at) };
   }
   if (e.size <= SMALL_FILE) return { i }; // small files are sent whole, never resumed
   const part = statSync(partPath(at, e), { throwIfNoEntry: false });
   if (part && part.size > 0 && part.size < e.size) return { i, offset: part.size };
   return { i };
-}
-
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /**
