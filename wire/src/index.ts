@@ -11,6 +11,7 @@ export { Registry, checkNodeName, type NodeRecord, type NodeInfo, type TokenReco
 export { encodeToken, decodeToken, type JoinToken } from './token.js';
 export { startCoordinator, type Coordinator, type ServeOptions } from './coordinator/serve.js';
 export { ensureTls, type Tls } from './coordinator/tls.js';
+export { writeServiceUnit, type ServiceUnit } from './service.js';
 export { nodeSecret, type SyncReply, type JoinReply } from './coordinator/api.js';
 export { peersFor, type PeerView } from './coordinator/peers.js';
 export { joinMesh, type JoinOptions } from './node/join.js';

@@ -1,8 +1,7 @@
 import { Flags } from '@oclif/core';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VsshCommand } from '../cli/base.js';
+import { writeServiceUnit } from '@meshpop/wire';
 import { VsshError } from '../errors.js';
 
 export default class InstallService extends VsshCommand {
@@ -28,27 +27,17 @@ export default class InstallService extends VsshCommand {
     }
     const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
     const args = ['serve', ...(flags.bind ?? []).flatMap((b) => ['--bind', b]), ...(flags.tls ? ['--tls'] : []), ...(flags.policy ? ['--policy', flags.policy] : [])];
-    const text = [
-      '[Unit]',
-      'Description=MeshPOP vssh daemon (authenticated exec and file transfer, TCP 48291)',
-      'After=network-online.target wire-up.service',
-      'Wants=network-online.target',
-      '',
-      '[Service]',
-      `Environment=MESHPOP_HOME=${flags.home}`,
-      flags['vault-key-file'] ? `Environment=SV_KEY_FILE=${flags['vault-key-file']}` : `Environment=SV_PASSWORD_FILE=${flags['vault-password-file']}`,
-      `ExecStart=${process.execPath} ${bin} ${args.join(' ')}`,
-      'Restart=always',
-      'RestartSec=2',
-      'KillMode=mixed',
-      '',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      '',
-    ].join('\n');
-    mkdirSync(flags.dir, { recursive: true });
-    const path = join(flags.dir, 'vssh.service');
-    writeFileSync(path, text, { mode: 0o644 });
+    const path = writeServiceUnit(flags.dir, {
+      name: 'vssh',
+      description: 'MeshPOP vssh daemon (authenticated exec and file transfer, TCP 48291)',
+      after: 'network-online.target wire-up.service',
+      environment: {
+        MESHPOP_HOME: flags.home,
+        ...(flags['vault-key-file'] ? { SV_KEY_FILE: flags['vault-key-file'] } : { SV_PASSWORD_FILE: flags['vault-password-file']! }),
+      },
+      execStart: `${process.execPath} ${bin} ${args.join(' ')}`,
+      kill: 'KillMode=mixed',
+    });
     this.log(`Wrote ${path}; now: systemctl daemon-reload && systemctl enable --now vssh`);
     return { unit: 'vssh', path };
   }

@@ -1,9 +1,8 @@
 import { Flags } from '@oclif/core';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WireCommand } from '../cli/base.js';
 import { WireError } from '../errors.js';
+import { writeServiceUnit } from '../service.js';
 
 export default class InstallService extends WireCommand {
   static override summary = 'Write a systemd unit for `wire serve` (coordinator) or `wire up` (node).';
@@ -33,27 +32,17 @@ export default class InstallService extends WireCommand {
     const bin = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
     const unit = flags.role === 'coordinator' ? 'wire-serve' : 'wire-up';
     const exec = flags.role === 'coordinator' ? `serve --endpoint ${flags.endpoint}` : 'up';
-    const env = [`MESHPOP_HOME=${flags.home}`, flags['vault-key-file'] ? `SV_KEY_FILE=${flags['vault-key-file']}` : `SV_PASSWORD_FILE=${flags['vault-password-file']}`];
-    const text = [
-      '[Unit]',
-      `Description=MeshPOP wire ${flags.role === 'coordinator' ? 'coordinator' : 'node'} (WireGuard mesh)`,
-      'After=network-online.target',
-      'Wants=network-online.target',
-      '',
-      '[Service]',
-      ...env.map((e) => `Environment=${e}`),
-      `ExecStart=${process.execPath} ${bin} ${exec}`,
-      'Restart=always',
-      'RestartSec=2',
-      'KillSignal=SIGTERM',
-      '',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      '',
-    ].join('\n');
-    mkdirSync(flags.dir, { recursive: true });
-    const path = join(flags.dir, `${unit}.service`);
-    writeFileSync(path, text, { mode: 0o644 });
+    const path = writeServiceUnit(flags.dir, {
+      name: unit,
+      description: `MeshPOP wire ${flags.role === 'coordinator' ? 'coordinator' : 'node'} (WireGuard mesh)`,
+      after: 'network-online.target',
+      environment: {
+        MESHPOP_HOME: flags.home,
+        ...(flags['vault-key-file'] ? { SV_KEY_FILE: flags['vault-key-file'] } : { SV_PASSWORD_FILE: flags['vault-password-file']! }),
+      },
+      execStart: `${process.execPath} ${bin} ${exec}`,
+      kill: 'KillSignal=SIGTERM',
+    });
     this.log(`Wrote ${path}; now: systemctl daemon-reload && systemctl enable --now ${unit}`);
     return { unit, path };
   }
