@@ -3,12 +3,11 @@
 // TCP copy in Node (no authentication, no framing, no hashing).
 import { spawn } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { once } from 'node:events';
 import { closeSync, createReadStream, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { cleanup, onCleanup, tempDir } from './lib/cleanup.mjs';
+import { cleanup, ownChild, tempDir } from './lib/cleanup.mjs';
 import { runIfMain } from './lib/main.mjs';
 import { scratchBase, where } from './lib/scratch.mjs';
 import { timeOnce } from './lib/spawn.mjs';
@@ -128,8 +127,7 @@ async function sha256(file) {
 /** startSink starts tcp-sink.mjs writing to `dest` and returns { port, stop() }; cleanup() kills it by pid. */
 async function startSink(dest) {
   const child = spawn(process.execPath, [TCP_SINK, dest], { env: withoutCaCerts(process.env), stdio: ['ignore', 'pipe', 'inherit'] });
-  const exit = once(child, 'exit');
-  onCleanup(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'));
+  const owned = ownChild(child);
   let out = '';
   for await (const chunk of child.stdout.setEncoding('utf8')) {
     out += chunk;
@@ -139,10 +137,7 @@ async function startSink(dest) {
   if (!port) throw new Error(`tcp-sink did not start: ${JSON.stringify(out)}`);
   return {
     port,
-    async stop() {
-      child.kill('SIGTERM');
-      await exit;
-    },
+    stop: owned.stop,
   };
 }
 

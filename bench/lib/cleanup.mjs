@@ -26,3 +26,30 @@ export function tempDir(prefix, base = tmpdir()) {
   onCleanup(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
   return dir;
 }
+
+/**
+ * ownChild ties a child process to cleanup() (SIGKILL if still running) and returns how to wait for it:
+ * `exit` resolves with its exit code or signal, `exited()` tells whether it has, and `stop()` sends SIGTERM,
+ * then SIGKILL after `graceMs`, and waits.
+ */
+export function ownChild(child, graceMs = 5000) {
+  let exited = false;
+  const exit = new Promise((resolve) =>
+    child.once('exit', (code, signal) => {
+      exited = true;
+      resolve(code ?? signal);
+    }),
+  );
+  onCleanup(() => exited || child.kill('SIGKILL'));
+  return {
+    exit,
+    exited: () => exited,
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { onCleanup, tempDir } from './cleanup.mjs';
+import { onCleanup, ownChild, tempDir } from './cleanup.mjs';
 import { run } from './spawn.mjs';
 
 /** which returns the path of executable `cmd` on PATH or in the sbin folders (where sshd lives), or undefined. */
@@ -86,18 +86,11 @@ export async function startSshd() {
   } else {
     child = spawn(sshd, ['-D', '-e', '-f', config, '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
   }
-  let exited = false;
-  const exit = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = true;
-      resolve(code ?? signal);
-    }),
-  );
-  onCleanup(() => exited || child.kill('SIGKILL'));
+  const owned = ownChild(child);
   let log = '';
   child.stderr.setEncoding('utf8').on('data', (chunk) => (log = (log + chunk).slice(-4000)));
   for (let i = 0; !log.includes(`Server listening on 127.0.0.1 port ${port}`); i++) {
-    if (exited || i > 200) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log.trim().slice(-500)}`);
+    if (owned.exited() || i > 200) throw new Error(`sshd did not start on 127.0.0.1:${port}: ${log.trim().slice(-500)}`);
     await sleep(25);
   }
 
@@ -141,11 +134,7 @@ export async function startSshd() {
         endMaster();
         await gone;
       }
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(timer);
+      await owned.stop();
     },
   };
 }

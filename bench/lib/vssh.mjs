@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { onCleanup } from './cleanup.mjs';
+import { ownChild } from './cleanup.mjs';
 import { run } from './spawn.mjs';
 import { scratchVault, sv, unlock } from './sv.mjs';
 
@@ -45,14 +45,7 @@ export async function startServe(vault, { nodeArgs = [] } = {}) {
     stdio: ['ignore', 'pipe', logFd],
   });
   closeSync(logFd);
-  let exited = false;
-  const exit = new Promise((resolve) =>
-    child.once('exit', (code, signal) => {
-      exited = true;
-      resolve(code ?? signal);
-    }),
-  );
-  onCleanup(() => exited || child.kill('SIGKILL'));
+  const owned = ownChild(child);
   const port = await new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`vssh serve did not listen within 30 s: ${readFileSync(log, 'utf8').slice(-500)}`)), 30_000);
@@ -64,7 +57,7 @@ export async function startServe(vault, { nodeArgs = [] } = {}) {
         resolve(Number(m[1]));
       }
     });
-    void exit.then((how) => {
+    void owned.exit.then((how) => {
       clearTimeout(timer);
       reject(new Error(`vssh serve exited (${how}) before listening: ${readFileSync(log, 'utf8').slice(-500)}`));
     });
@@ -75,13 +68,7 @@ export async function startServe(vault, { nodeArgs = [] } = {}) {
     pid: child.pid,
     port,
     log,
-    async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-      await exit;
-      clearTimeout(timer);
-    },
+    stop: owned.stop,
   };
 }
 
