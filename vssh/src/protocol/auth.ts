@@ -48,12 +48,18 @@ export function signRequest(key: Uint8Array, verb: string, args: Record<string, 
 
 /**
  * NonceWindow remembers the nonces of accepted requests for twice the allowed skew: a request older
- * than that is refused by its timestamp, so nothing older needs remembering.
+ * than that is refused by its timestamp, so nothing older needs remembering. It remembers nothing from
+ * before it was made (`since`, a daemon's start): verifyRequest refuses requests signed earlier, which
+ * an earlier process may have accepted, so a request captured before a restart cannot be replayed after it.
  */
 export class NonceWindow {
   readonly #seen = new Map<string, number>();
 
-  constructor(private readonly windowMs = 2 * MAX_SKEW_MS + 1) {}
+  constructor(
+    private readonly windowMs = 2 * MAX_SKEW_MS + 1,
+    /** since is when the window started remembering (ms since the epoch) */
+    readonly since = Date.now(),
+  ) {}
 
   /** admit records `nonce`, or returns false when it was seen within the window. */
   admit(nonce: string, now: number): boolean {
@@ -99,6 +105,10 @@ export function verifyRequest(key: Uint8Array, auth: unknown, body: Uint8Array, 
     throw new VsshError('VSSH_AUTH_BAD_MAC', 'the request is not signed with this node\'s key (wrong key, or the request was altered).');
   }
   if (sha256(body) !== a.bodyHash) throw new VsshError('VSSH_AUTH_BAD_MAC', 'the request body does not match its signed hash (altered in transit).');
+  if (a.ts < window.since) {
+    // The window cannot know whether an earlier run of the daemon accepted this nonce: refuse it.
+    throw new VsshError('VSSH_AUTH_STALE', `the request was signed ${((window.since - a.ts) / 1000).toFixed(1)} s before this daemon started, so it may be a replay; send it again (if this repeats, the client's clock is behind this node's: check NTP).`);
+  }
   if (!window.admit(a.nonce, now)) throw new VsshError('VSSH_AUTH_REPLAY', 'this request was already received (a replay); each request is accepted once.');
   return a as RequestAuth;
 }

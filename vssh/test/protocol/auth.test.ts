@@ -11,14 +11,14 @@ const now = 1_800_000_000_000;
 
 describe('request authentication', () => {
   it('accepts a signed request once, and refuses its replay', () => {
-    const w = new NonceWindow();
+    const w = new NonceWindow(undefined, now - 3_600_000);
     const auth = signRequest(key, 'exec', { argv: ['df', '-h'], cwd: '/' }, body, now);
     expect(verifyRequest(key, auth, body, w, now + 10).verb).toBe('exec');
     expect(codeOf(() => verifyRequest(key, auth, body, w, now + 20))).toBe('VSSH_AUTH_REPLAY');
   });
 
   it('refuses a forged MAC, another node\'s key, altered args, verb or body', () => {
-    const w = new NonceWindow();
+    const w = new NonceWindow(undefined, now - 3_600_000);
     const auth = signRequest(key, 'exec', { argv: ['ls'] }, body, now);
     const flip = (hex: string): string => (hex[0] === 'a' ? 'b' : 'a') + hex.slice(1);
     expect(codeOf(() => verifyRequest(key, { ...auth, mac: flip(auth.mac) }, body, w, now))).toBe('VSSH_AUTH_BAD_MAC');
@@ -31,7 +31,7 @@ describe('request authentication', () => {
   });
 
   it('refuses stale and future timestamps, and says which', () => {
-    const w = new NonceWindow();
+    const w = new NonceWindow(undefined, now - 3_600_000);
     const old = signRequest(key, 'stat', {}, undefined, now - MAX_SKEW_MS - 1);
     expect(codeOf(() => verifyRequest(key, old, new Uint8Array(0), w, now))).toBe('VSSH_AUTH_STALE');
     const future = signRequest(key, 'stat', {}, undefined, now + MAX_SKEW_MS + 1000);
@@ -44,8 +44,21 @@ describe('request authentication', () => {
     expect(verifyRequest(key, signRequest(key, 'stat', {}, undefined, now - MAX_SKEW_MS + 1), new Uint8Array(0), w, now).verb).toBe('stat');
   });
 
+  it('refuses a request signed before the window started (a daemon restarted since)', () => {
+    const w = new NonceWindow(undefined, now);
+    const before = signRequest(key, 'exec', { argv: ['true'] }, body, now - 1000);
+    try {
+      verifyRequest(key, before, body, w, now + 10);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as VsshError).code).toBe('VSSH_AUTH_STALE');
+      expect((err as VsshError).message).toMatch(/signed 1\.0 s before this daemon started/);
+    }
+    expect(verifyRequest(key, signRequest(key, 'exec', { argv: ['true'] }, body, now), body, w, now + 10).verb).toBe('exec');
+  });
+
   it('refuses malformed headers without throwing anything else', () => {
-    const w = new NonceWindow();
+    const w = new NonceWindow(undefined, now - 3_600_000);
     const good = signRequest(key, 'exec', {}, body, now);
     for (const bad of [null, 'x', 42, {}, { ...good, verb: 'EXEC' }, { ...good, args: [] }, { ...good, ts: 'now' }, { ...good, nonce: 'short' }, { ...good, mac: 'zz' }, { ...good, bodyHash: 1 }]) {
       expect(codeOf(() => verifyRequest(key, bad, body, w, now))).toBe('VSSH_AUTH_MALFORMED');
@@ -60,7 +73,7 @@ describe('request authentication', () => {
     expect(w.size).toBe(1);
     expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[1,{"y":2,"z":1}]},"b":1}');
     const auth = signRequest(key, 'exec', { b: 1, a: 2 }, body, now);
-    expect(verifyRequest(key, { ...auth, args: { a: 2, b: 1 } }, body, new NonceWindow(), now).verb).toBe('exec');
+    expect(verifyRequest(key, { ...auth, args: { a: 2, b: 1 } }, body, new NonceWindow(undefined, now - 3_600_000), now).verb).toBe('exec');
   });
 });
 

@@ -68,6 +68,35 @@ describe('the daemon under bad input', () => {
     b.sock.destroy();
   });
 
+  it('refuses a request captured before a restart and sent again after it', async () => {
+    const key = randomBytes(32);
+    const first = await loop({ key });
+    const port = first.address.port;
+    const header = signRequest(key, 'exec', { argv: ['true'] });
+    const send = async (): Promise<{ type: number; stream: number; body: Record<string, unknown> }[]> => {
+      const sock = connect(port, '127.0.0.1');
+      await new Promise((r) => sock.once('connect', r));
+      const reader = new FrameReader();
+      const got: { type: number; stream: number; body: Record<string, unknown> }[] = [];
+      sock.on('data', (d) => {
+        for (const f of reader.push(d)) if (f.type === FrameType.REPLY) got.push({ type: f.type, stream: f.stream, body: JSON.parse(f.payload.toString()) });
+      });
+      sock.write(request(1, header));
+      await new Promise((r) => setTimeout(r, 300));
+      sock.destroy();
+      return got;
+    };
+    expect((await send())[0]?.body.result).toBeDefined();
+    await first.close();
+    const again = await loop({ key, port }); // the same node, restarted: its nonce window is empty
+    try {
+      expect(errorOf((await send())[0])).toBe('VSSH_AUTH_STALE');
+      expect((await again.client.exec({ argv: ['echo', 'fresh'] })).stdout.toString()).toBe('fresh\n');
+    } finally {
+      await again.close();
+    }
+  });
+
   it('drops a connection that announces a 4 GiB frame, sends random bytes, or an unknown frame type', async () => {
     for (const bytes of [Buffer.from([0xff, 0xff, 0xff, 0xff, 1]), randomBytes(4096), Buffer.from([0, 0, 0, 5, 99, 0, 0, 0, 1])]) {
       const c = await raw();
