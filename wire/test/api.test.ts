@@ -1,14 +1,15 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Api, JoinReply, SyncReply } from '../src/coordinator/api.js';
 import { endpointFor } from '../src/coordinator/peers.js';
 import { Registry } from '../src/registry/registry.js';
+import { readCachedPeers } from '../src/node/state.js';
 import { decodeToken, encodeToken } from '../src/token.js';
 
 const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
-const coordinator = { publicKey: key(200), endpoint: '203.0.113.7:51820' };
+const coordinator = { publicKey: key(200), endpoint: '203.0.113.7:51820', relays: false };
 
 let dir: string;
 let reg: Registry;
@@ -60,6 +61,29 @@ describe('the coordinator API', () => {
     const j = join_('c', 3).body as JoinReply;
     reg.removeNode('c');
     expect(bad({ listenPort: 51820 }, '/v1/sync', `Bearer ${j.self.id}.${j.credential}`)).toMatchObject({ status: 410, body: { error: { code: 'WIRE_REMOVED' } } });
+  });
+
+  it('carries each node\'s Tailscale IP to every other node, and to itself as self; an old cache reads as null', () => {
+    const ja = join_('a', 1, { tailscaleIp: '100.64.0.5' }).body as JoinReply;
+    expect(ja.self.tailscaleIp).toBe('100.64.0.5');
+    const jb = join_('b', 2, { listenPort: 51900 }).body as JoinReply;
+    expect(jb.self.tailscaleIp).toBeNull();
+    expect(jb.peers.find((p) => p.name === 'a')).toMatchObject({ tailscaleIp: '100.64.0.5', listenPort: 51820 });
+    const sync = api.handle({ method: 'POST', path: '/v1/sync', body: { listenPort: 51820, lanAddrs: [], tailscaleIp: '100.64.0.6' }, authorization: `Bearer ${ja.self.id}.${ja.credential}`, remoteAddr: '198.51.100.1' }).body as SyncReply;
+    expect(sync.self.tailscaleIp).toBe('100.64.0.6');
+    expect(sync.peers.find((p) => p.name === 'b')).toMatchObject({ tailscaleIp: null, listenPort: 51900 });
+    expect(sync.coordinator.relays).toBe(false);
+    // a peers.json written before the field existed
+    const old = { ...sync, self: { id: 'x', name: 'a', meshIp: '10.99.0.2' }, coordinator: { publicKey: coordinator.publicKey, endpoint: coordinator.endpoint },
+      peers: sync.peers.map(({ tailscaleIp: _t, listenPort: _l, ...p }) => p) };
+    const file = join(dir, 'peers.json');
+    writeFileSync(file, JSON.stringify({ fetched: new Date().toISOString(), reply: old }));
+    const cached = readCachedPeers(file)!;
+    expect(cached.reply.self.tailscaleIp).toBeNull();
+    expect(cached.reply.coordinator.relays).toBe(false);
+    expect(cached.reply.peers.map((p) => [p.name, p.tailscaleIp, p.listenPort])).toEqual([['coordinator', null, 51820], ['b', null, 51900]]);
+    writeFileSync(file, '{"fetched": 1}');
+    expect(readCachedPeers(file)).toBeUndefined();
   });
 
   it("sends peers behind the same NAT to each other's LAN address", () => {

@@ -31,9 +31,9 @@ export default class Peers extends WireCommand {
     } else {
       const cached = readCachedPeers(this.paths.peers);
       if (!cached) throw new WireError('WIRE_NOT_JOINED', 'no peer list here: run `wire up --join TOKEN` (or this on the coordinator).');
-      rows = cached.reply.peers.map((p) => ({ name: p.name, meshIp: p.meshIp, status: p.online ? 'online' : 'offline', endpoint: p.endpoint }));
+      rows = cached.reply.peers.map((p) => ({ name: p.name, meshIp: p.meshIp, status: p.online ? 'online' : 'offline', endpoint: p.endpoint, tailscaleIp: p.tailscaleIp }));
     }
-    this.log(table(['NAME', 'MESH IP', 'STATUS', 'ENDPOINT', 'LAST SEEN'], rows.map((r) => [r.name, r.meshIp, r.status, r.endpoint ?? '-', r.lastSeen ? ago(Date.parse(r.lastSeen)) : '-'])));
+    this.log(table(['NAME', 'MESH IP', 'STATUS', 'ENDPOINT', 'TAILSCALE', 'LAST SEEN'], rows.map((r) => [r.name, r.meshIp, r.status, r.endpoint ?? '-', r.tailscaleIp ?? '-', r.lastSeen ? ago(Date.parse(r.lastSeen)) : '-'])));
     return rows;
   }
 }

@@ -22,7 +22,8 @@ export interface ApiResponse {
 
 /** SyncReply is what a node gets back from join and from every sync. */
 export interface SyncReply {
-  self: { id: string; name: string; meshIp: string };
+  /** this node as the registry has it; `tailscaleIp` is what it last reported (null without Tailscale) */
+  self: { id: string; name: string; meshIp: string; tailscaleIp: string | null };
   network: { cidr: string; coordinatorIp: string };
   coordinator: CoordinatorView;
   peers: PeerView[];
@@ -93,7 +94,7 @@ export class Api {
     const nodes = this.registry.listNodes();
     const self = nodes.find((n) => n.id === nodeId)!;
     return {
-      self: { id: self.id, name: self.name, meshIp: self.meshIp },
+      self: { id: self.id, name: self.name, meshIp: self.meshIp, tailscaleIp: self.tailscaleIp },
       network: { cidr: MESH_CIDR, coordinatorIp: COORDINATOR_IP },
       coordinator: this.coordinator(),
       peers: peersFor(self, nodes, this.coordinator()),

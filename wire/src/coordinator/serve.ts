@@ -73,7 +73,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   const tls = await ensureTls(paths.tlsCert, paths.tlsKey, [opts.endpoint]);
   const registry = new Registry(paths.registry);
   const url = `https://${opts.endpoint}:${apiPort}`;
-  const coordinatorView = () => ({ publicKey, endpoint: `${opts.endpoint}:${wgPort}` });
+  const coordinatorView = () => ({ publicKey, endpoint: `${opts.endpoint}:${wgPort}`, relays: opts.relay === true });
   // What `wire token create` and `wire config` (other processes on this machine) need to know.
   for (const [k, v] of Object.entries({ url, fingerprint: tls.fingerprint, probe_port: String(probePort), endpoint: coordinatorView().endpoint, public_key: publicKey, iface: ifaceName })) registry.setMeta(k, v);
 

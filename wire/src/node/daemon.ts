@@ -12,7 +12,7 @@ import { PeerChange, PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
 import { showInterface } from '../wg/show.js';
 import { callCoordinator } from './client.js';
 import { gatherInfo, lanAddresses } from './info.js';
-import { readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
+import { normalizeReply, readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
 import { STALE_AFTER_MS, Watchdog } from './watchdog.js';
 
 /** DaemonOptions configure `wire up`. */
@@ -162,7 +162,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
         const asked = Date.now();
         const before = current?.version;
         const signal = opts.signal ? AbortSignal.any([opts.signal, inflight.signal]) : inflight.signal;
-        current = await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', { ...info, waitSince: held ? before : undefined, waitMs: interval }, credential, interval + 15_000, signal);
+        current = normalizeReply(await callCoordinator<SyncReply>(state.coordinator, '/v1/sync', { ...info, waitSince: held ? before : undefined, waitMs: interval }, credential, interval + 15_000, signal));
         // A coordinator that does not hold requests must not make this a busy loop.
         pause = held && Date.now() - asked < 1000 && current.version === before ? Math.min(interval, 5000) : 0;
         held = true;

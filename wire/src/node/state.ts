@@ -32,12 +32,31 @@ export interface CachedPeers {
   reply: SyncReply;
 }
 
+/**
+ * readCachedPeers returns the last peer list this node got, or undefined. A cache written by an older
+ * wire reads too: fields it lacks get their neutral value (`tailscaleIp` null, the listen port from the
+ * endpoint, `relays` false).
+ */
 export function readCachedPeers(file: string): CachedPeers | undefined {
+  let doc: CachedPeers;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as CachedPeers;
+    doc = JSON.parse(readFileSync(file, 'utf8')) as CachedPeers;
   } catch {
     return undefined;
   }
+  if (!doc?.reply?.self || !Array.isArray(doc.reply.peers) || !doc.reply.coordinator) return undefined;
+  return { ...doc, reply: normalizeReply(doc.reply) };
+}
+
+/** normalizeReply fills what a reply from an older coordinator (or an older cache) lacks. */
+export function normalizeReply(reply: SyncReply): SyncReply {
+  const portOf = (endpoint: string | null): number => Number(endpoint?.slice(endpoint.lastIndexOf(':') + 1)) || 51820;
+  return {
+    ...reply,
+    self: { ...reply.self, tailscaleIp: reply.self.tailscaleIp ?? null },
+    coordinator: { ...reply.coordinator, relays: reply.coordinator.relays === true },
+    peers: reply.peers.map((p) => ({ ...p, tailscaleIp: p.tailscaleIp ?? null, listenPort: p.listenPort ?? portOf(p.endpoint) })),
+  };
 }
 
 export function writeCachedPeers(file: string, reply: SyncReply): void {
