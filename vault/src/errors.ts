@@ -23,7 +23,9 @@ export type VaultErrorCode =
   | 'VAULT_AGENT'
   | 'VAULT_BAD_BLOB'
   | 'VAULT_DECRYPT'
-  | 'VAULT_AUDIT_BROKEN';
+  | 'VAULT_AUDIT_BROKEN'
+  | 'VAULT_USAGE'
+  | 'VAULT_INSECURE';
 
 /**
  * VaultError is the one error class of @meshpop/vault. Its message says what happened and what
