@@ -48,6 +48,25 @@ describe('vssh exec', () => {
     expect([down.exitCode, down.stderr]).toEqual([255, expect.stringContaining('cannot reach gone: 127.0.0.1:1')]);
   });
 
+  it('says which timeout the node applied when the request named none (the policy\'s maxTimeoutMs)', async () => {
+    const node = await makeHome(); // its own home: the controller's daemon keeps its pid file
+    const issued = await vssh(ctl.env, ['keys', 'issue', 'short', '--json']);
+    await vssh(node.env, ['keys', 'import', JSON.parse(issued.stdout).command.split(' ').pop()]);
+    const policy = join(node.dir, 'short-timeout.json');
+    writeFileSync(policy, JSON.stringify({ maxTimeoutMs: 400 }));
+    const d = await serve(node.env, ['--policy', policy]);
+    writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] }, short: { addresses: [`127.0.0.1:${d.port}`] } });
+    try {
+      const t = await vssh(ctl.env, ['exec', 'short', '--', 'sleep', '30']);
+      expect([t.exitCode, t.stderr]).toEqual([124, expect.stringContaining('timed out after 400 ms on short')]);
+      expect(t.stderr).not.toContain('undefined');
+    } finally {
+      writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] } });
+      await d.stop();
+      node.remove();
+    }
+  }, 60_000);
+
   it('does not hand the daemon\'s vault access to the commands it runs', async () => {
     const r = await vssh(ctl.env, ['exec', 'n1', '--shell', 'echo "${SV_PASSWORD_FILE:-unset} ${MESHPOP_HOME:-unset}"']);
     expect(r.stdout).toBe(`unset ${ctl.dir}`);
@@ -144,7 +163,9 @@ describe('vssh put, get, sync, ls, status', () => {
     try {
       const resumed = await vssh(ctl.env, ['put', src, `victim:${destDir}/big.bin`, '--json']);
       expect(resumed.exitCode).toBe(0);
-      expect(JSON.parse(resumed.stdout).bytes).toBe(data.length);
+      // only the rest crossed, and the summary says so (not the whole file, not an inflated rate)
+      expect(JSON.parse(resumed.stdout).bytes).toBeLessThan(data.length - 10 * 1024 * 1024);
+      expect(JSON.parse(resumed.stdout).bytes).toBeGreaterThan(0);
       expect(readFileSync(join(destDir, 'big.bin')).equals(data)).toBe(true);
       expect(parts()).toEqual([]);
     } finally {

@@ -4,7 +4,7 @@ import { VsshError } from '../errors.js';
 import { vsshPaths, VsshPaths } from '../paths.js';
 import { exitCodeOf, reportError } from './format.js';
 
-export { EXIT, exitCodeOf, reportError, splitRemote, table, size, progress, parseDuration } from './format.js';
+export { EXIT, exitCodeOf, reportError, splitRemote, table, size, duration, progress, parseDuration } from './format.js';
 
 /** VsshCommand is the base of every `vssh` command: --json, $MESHPOP_HOME, and errors printed once with an exit code. */
 export abstract class VsshCommand extends Command {

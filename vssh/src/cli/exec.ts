@@ -4,7 +4,7 @@ import { meshpopHome } from '@meshpop/vault/light';
 import { VsshError } from '../errors.js';
 import { Pool } from '../client/pool.js';
 import type { ExecOutcome } from '../client/client.js';
-import { parseDuration, reportError } from './format.js';
+import { duration, parseDuration, reportError } from './format.js';
 
 /**
  * `vssh exec` lives here rather than in oclif so that a one-shot command starts fast (bin/run.js calls
@@ -115,7 +115,7 @@ export async function runExec(a: ExecArgs): Promise<number> {
       process.stdout.write(JSON.stringify({ node: a.node, ...rest, stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8') }, null, 2) + '\n');
     } else {
       if (r.truncated) process.stderr.write(`\nvssh: output truncated at ${r.stdoutBytes + r.stderrBytes} bytes (--max-output)\n`);
-      if (r.timedOut) process.stderr.write(`vssh: timed out after ${a.timeoutMs} ms on ${a.node}; its process group was killed\n`);
+      if (r.timedOut) process.stderr.write(`vssh: timed out after ${duration(r.timeoutMs ?? a.timeoutMs ?? r.durationMs)} on ${a.node}; its process group was killed\n`);
     }
     return exitCodeOfRun(r);
   } finally {

@@ -51,7 +51,14 @@ export function size(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;
   while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
-  return i === 0 ? `${n} B` : `${n.toFixed(1)} ${units[i]}`;
+  return i === 0 ? `${Math.round(n)} B` : `${n.toFixed(1)} ${units[i]}`;
+}
+
+/** duration renders milliseconds for people: "300 ms", "5 s", "1.5 min". */
+export function duration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${Number((ms / 1000).toFixed(1))} s`;
+  return `${Number((ms / 60_000).toFixed(1))} min`;
 }
 
 /**

@@ -16,6 +16,8 @@ export interface ExecResult extends Record<string, unknown> {
   exitCode: number | null;
   signal: string | null;
   timedOut: boolean;
+  /** the timeout applied, in ms (the request's, else the policy's maxTimeoutMs); null when none */
+  timeoutMs: number | null;
   cancelled: boolean;
   truncated: boolean;
   stdoutBytes: number;
@@ -146,6 +148,7 @@ export async function execHandler(ctx: RequestContext): Promise<ExecResult> {
     exitCode: code,
     signal,
     timedOut,
+    timeoutMs: timeoutMs ?? null,
     cancelled,
     truncated,
     stdoutBytes,

@@ -30,6 +30,7 @@ export interface ReceiveOptions {
 export interface ReceiveStats extends Record<string, unknown> {
   target: string;
   files: number;
+  /** bytes that crossed (a resumed file counts only what was sent after its part file) */
   bytes: number;
   unchanged: number;
   deleted: number;
@@ -112,7 +113,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
 
   // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
   // with a few writes in flight at their own offsets.
-  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes?: PendingWrites; pos: number; end: number; sha256?: string } | undefined;
+  let cur: { i: number; e: Entry; part: string; hash: Hash; fh?: FileHandle; chunks?: Buffer[]; writes?: PendingWrites; from: number; pos: number; end: number; sha256?: string } | undefined;
   /** complete checks the file in `cur` against `sha256` and puts it in place (or records why not). */
   const complete = async (sha256: string): Promise<void> => {
     const done = cur!;
@@ -123,7 +124,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
       if (done.chunks) finishSmall(done.part, pathOf(e), e, ok, done.chunks, recheck);
       else await finishLarge(done.part, pathOf(e), e, ok, done.fh!, done.writes!, recheck);
       stats.files++;
-      stats.bytes += done.end;
+      stats.bytes += done.end - done.from; // what crossed: a resumed file's prefix was already here
     } catch (err) {
       failWith(e.path, err);
     }
@@ -162,12 +163,12 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         const hash = createHash('sha256');
         if (cur) throw new VsshError('VSSH_FRAME_MALFORMED', `a file started before ${cur.e.path || '.'} ended`);
         const sha256 = typeof m.sha256 === 'string' ? m.sha256 : undefined;
-        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], pos: 0, end: e.size, sha256 };
+        if (e.size <= SMALL_FILE && offset === 0) cur = { i: m.file, e, part, hash, chunks: [], from: 0, pos: 0, end: e.size, sha256 };
         else if (sha256) throw new VsshError('VSSH_FRAME_MALFORMED', 'only a small file sent whole carries its hash in its header');
         else {
           recheck(dirname(part));
           const fh = await openPart(part, offset, hash);
-          cur = { i: m.file, e, part, hash, fh, writes: new PendingWrites(fh, part), pos: offset, end: e.size };
+          cur = { i: m.file, e, part, hash, fh, writes: new PendingWrites(fh, part), from: offset, pos: offset, end: e.size };
         }
         if (sha256 && e.size === 0) await complete(sha256);
       } else if (typeof m.done === 'number') {
