@@ -76,6 +76,10 @@ export abstract class VaultCommand extends Command {
   /** filePassword is a password for a blob: --password-file, else asked for (twice when `confirm`). */
   protected async filePassword(file: string | undefined, confirm: boolean): Promise<string> {
     if (file) return readPasswordFile(file);
+    // A blob's password is its own, never the vault's: SV_PASSWORD_FILE is not read here, so do not suggest it.
+    if (!process.stdin.isTTY) {
+      throw new VaultError('VAULT_BAD_INPUT', "a password for the file is needed and there is no terminal to ask on: pass --password-file FILE (the file's own password, not the vault's).");
+    }
     return confirm ? readNewPassword('Password for the file') : readHidden('Password for the file: ', 'a password is needed');
   }
 
