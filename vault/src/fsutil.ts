@@ -1,6 +1,6 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { Stats, closeSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { VaultError } from './errors.js';
 
 /** ioError turns a Node fs error into a VaultError that says what to do. */
@@ -15,12 +15,89 @@ export function ioError(err: unknown, action: string, file: string): VaultError 
   return new VaultError('VAULT_IO', `could not finish ${action} ${file} (${code ?? String(err)}); nothing was changed.`, { cause: err });
 }
 
-/** ensureDir creates `dir` (and its parents) with mode 0700 when it is missing. */
+/** ensureDir creates `dir` (and its parents) with mode 0700 when it is missing, then insists it is private (assertPrivateDir). */
 export function ensureDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw ioError(err, 'creating', dir);
+  }
+  assertPrivateDir(dir);
+}
+
+const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, '0');
+
+/**
+ * assertPrivateDir throws VAULT_INSECURE unless no other user can change what is in `dir`, as
+ * OpenSSH's StrictModes asks of ~/.ssh: `dir` must be this user's and writable by no one else, and each
+ * folder above it must be this user's or root's and writable by no one else unless it is sticky (/tmp),
+ * where others cannot rename or remove what is ours. A `dir` that does not exist yet is judged by the
+ * folders above it. The message says which folder is wrong and the command that fixes it.
+ */
+export function assertPrivateDir(dir: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return; // not POSIX: no owners or modes to check
+  let path = resolve(dir);
+  let own = true;
+  for (;;) {
+    let st: Stats | undefined;
+    try {
+      st = statSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'checking', path);
+    }
+    if (st) {
+      path = realpathSync(path);
+      break;
+    }
+    if (dirname(path) === path) return;
+    path = dirname(path);
+    own = false;
+  }
+  for (let first = true; ; first = false) {
+    const st = statSync(path);
+    const mustOwn = first && own;
+    if (mustOwn && !st.isDirectory()) throw new VaultError('VAULT_INSECURE', `${path} should be the vault's folder but is not a folder; move it away.`);
+    if (st.uid !== uid && (mustOwn || st.uid !== 0)) {
+      throw new VaultError(
+        'VAULT_INSECURE',
+        `${path} belongs to uid ${st.uid}, not to you (uid ${uid}): that user could plant an agent socket or a store there, so the vault refuses it. ` +
+          (mustOwn ? `Remove it or \`chown ${uid} ${path}\` as root.` : `Set MESHPOP_HOME to a folder of your own, or \`chown ${uid} ${path}\` as root.`),
+      );
+    }
+    if ((st.mode & 0o022) !== 0 && (mustOwn || (st.mode & 0o1000) === 0)) {
+      throw new VaultError(
+        'VAULT_INSECURE',
+        `${path} can be written by other users (mode ${octal(st.mode)}): they could plant an agent socket or a store there, so the vault refuses it. ` +
+          `Fix it with \`chmod ${mustOwn ? '700' : 'go-w'} ${path}\`.`,
+      );
+    }
+    const up = dirname(path);
+    if (up === path) return;
+    path = up;
+  }
+}
+
+/**
+ * assertOwnSocket throws VAULT_INSECURE when something at `socket` is not a socket of this user's, so a
+ * client never sends a value to a listener another user planted. A missing socket passes (nothing to talk to).
+ */
+export function assertOwnSocket(socket: string): void {
+  const uid = process.getuid?.();
+  if (uid === undefined) return;
+  let st: Stats;
+  try {
+    st = lstatSync(socket);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw ioError(err, 'checking', socket);
+  }
+  if (!st.isSocket() || st.uid !== uid) {
+    throw new VaultError(
+      'VAULT_INSECURE',
+      `${socket} is ${st.isSocket() ? `a socket of uid ${st.uid}` : 'not a socket'}, not your vault agent's: nothing was sent to it. ` +
+        `Remove it (\`rm ${socket}\`) and check who else can write to ${dirname(socket)}.`,
+    );
   }
 }
 

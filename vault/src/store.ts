@@ -8,7 +8,7 @@ import { keyId, subkey } from './crypto/keys.js';
 import { auditBroken, appendAudit, lastRecord, verifyAudit, AuditEvent } from './audit.js';
 import { VaultError } from './errors.js';
 import { Entry, KeyFileSlot, ParsedStore, PasswordSlot, StoreDoc, checkMac, parseStore, serializeStore } from './format.js';
-import { ensureDir, ioError, writeFileAtomic } from './fsutil.js';
+import { assertPrivateDir, ensureDir, ioError, writeFileAtomic } from './fsutil.js';
 import { withLock } from './lock.js';
 import { checkName, defaultCategory } from './names.js';
 import { VaultPaths, vaultPaths } from './paths.js';
@@ -22,11 +22,15 @@ export type Unlock =
   | { shares: string[] }
   | { masterKey: Uint8Array };
 
-/** Actor is who an operation is recorded for in the audit log. */
+/** Actor is who an operation is recorded for in the audit log: through the agent, the pid and uid the kernel reports for the caller. */
 export interface Actor {
   via: 'local' | 'agent';
   pid: number;
+  uid?: number;
 }
+
+/** selfActor is this process, opening the vault itself. */
+const selfActor = (): Actor => ({ via: 'local', pid: process.pid, ...(process.getuid ? { uid: process.getuid() } : {}) });
 
 /** MAX_VALUE_BYTES is the largest secret value the vault takes (1 MiB). */
 export const MAX_VALUE_BYTES = 1024 * 1024;
@@ -173,7 +177,7 @@ export async function initVault(opts: InitOptions): Promise<InitResult> {
     // A log left by an earlier vault at this place would read as a rollback of the new one: keep it aside.
     if (existsSync(paths.audit)) renameSync(paths.audit, `${paths.audit}.${Date.now()}.old`);
     writeFileAtomic(paths.store, serializeStore(doc, subkey(master, 'mac')));
-    await appendAudit(paths.audit, paths.auditLock, 1, { op: 'init', via: 'local', pid: process.pid });
+    await appendAudit(paths.audit, paths.auditLock, 1, { op: 'init', ...selfActor() });
     return { id, store: paths.store, shares, ...(shareCfg ? { threshold: shareCfg.threshold } : {}), ...(keyFile ? { keyFile } : {}) };
   });
 }
@@ -197,6 +201,7 @@ export class LocalVault implements Vault {
   /** unlock opens the vault under `home` with one of its keys, checking the whole store. */
   static async unlock(how: Unlock, opts: { home?: string; actor?: Actor } = {}): Promise<LocalVault> {
     const paths = vaultPaths(opts.home);
+    assertPrivateDir(paths.dir);
     const parsed = readStore(paths);
     const { header } = parsed.doc;
     let master: Uint8Array | undefined;
@@ -224,7 +229,7 @@ export class LocalVault implements Vault {
     }
     checkMac(parsed, subkey(master, 'mac'), paths.store);
     checkRollback(paths, header.generation);
-    return new LocalVault(paths, master, opts.actor ?? { via: 'local', pid: process.pid });
+    return new LocalVault(paths, master, opts.actor ?? selfActor());
   }
 
   /** assertExists throws VAULT_NOT_INITIALIZED (or a damage error) unless a store is at `paths`. */
@@ -255,7 +260,7 @@ export class LocalVault implements Vault {
     return parsed.doc;
   }
 
-  async #audit(gen: number, ev: Omit<AuditEvent, 'via' | 'pid'>): Promise<void> {
+  async #audit(gen: number, ev: Omit<AuditEvent, 'via' | 'pid' | 'uid'>): Promise<void> {
     await appendAudit(this.paths.audit, this.paths.auditLock, gen, { ...ev, ...this.#actor });
   }
 

@@ -1,10 +1,12 @@
 import { connect } from 'node:net';
+import { dirname } from 'node:path';
 import { VaultError, VaultErrorCode } from '../errors.js';
+import { assertOwnSocket, assertPrivateDir } from '../fsutil.js';
 
 /**
  * The unlock agent speaks one JSON line each way per connection over a Unix socket that only its
- * owner can open (mode 0600 in a 0700 folder): `{"op","args","pid"}` in, `{"ok","result"}` or
- * `{"ok":false,"code","message"}` out. This module needs nothing but Node itself, so that
+ * owner can open (mode 0600 in a 0700 folder): `{"op","args"}` in, `{"ok","result"}` or
+ * `{"ok":false,"code","message"}` out. Who asks is not part of a request: the agent asks the kernel. This module needs nothing but Node itself, so that
  * `sv get` through the agent starts fast.
  */
 
@@ -22,9 +24,17 @@ export interface AgentStatus {
 
 /**
  * agentRequest sends one request to the agent at `socket` and returns its result. A missing or dead
- * agent is VAULT_LOCKED; an error the agent reports comes back as the same VaultError.
+ * agent is VAULT_LOCKED; an error the agent reports comes back as the same VaultError. Before it sends
+ * anything it checks that no other user can write the socket's folder and that the socket is this
+ * user's (VAULT_INSECURE otherwise), so a value never goes to a listener someone else planted.
  */
 export function agentRequest<T>(socket: string, op: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<T> {
+  try {
+    assertPrivateDir(dirname(socket));
+    assertOwnSocket(socket);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   return new Promise<T>((resolve, reject) => {
     const conn = connect(socket);
     const chunks: Buffer[] = [];
@@ -33,7 +43,7 @@ export function agentRequest<T>(socket: string, op: string, args: Record<string,
       conn.destroy();
       reject(new VaultError('VAULT_AGENT', `the vault agent did not answer within ${timeoutMs} ms; \`sv lock\` and \`sv unlock\` restart it.`));
     }, timeoutMs);
-    conn.on('connect', () => conn.end(JSON.stringify({ op, args, pid: process.pid }) + '\n'));
+    conn.on('connect', () => conn.end(JSON.stringify({ op, args }) + '\n'));
     conn.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_LINE) conn.destroy(new Error('reply too long'));

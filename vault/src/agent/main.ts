@@ -19,7 +19,7 @@ process.stderr.on('error', () => {});
 try {
   const input = JSON.parse(await readStdin()) as { home: string; key: string; idleMs: number };
   const masterKey = new Uint8Array(Buffer.from(input.key, 'hex'));
-  const vault = await LocalVault.unlock({ masterKey }, { home: input.home, actor: { via: 'agent', pid: process.pid } });
+  const vault = await LocalVault.unlock({ masterKey }, { home: input.home, actor: { via: 'agent', pid: process.pid, ...(process.getuid ? { uid: process.getuid() } : {}) } });
   const agent = await serveAgent(vault, {
     socket: vaultPaths(input.home).socket,
     idleMs: input.idleMs,

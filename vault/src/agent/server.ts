@@ -1,8 +1,11 @@
 import { createServer, Server, Socket } from 'node:net';
 import { unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { VaultError } from '../errors.js';
 import { LocalVault } from '../store.js';
+import { assertPrivateDir } from '../fsutil.js';
 import { MAX_LINE, agentStatus } from './client.js';
+import { Peer, socketPeer } from './peer.js';
 
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
 const unb64 = (s: unknown): Uint8Array => new Uint8Array(Buffer.from(String(s), 'base64'));
@@ -45,21 +48,36 @@ const handlers: Record<string, Handler> = {
   note: (v, a) => v.note(str(a, 'op'), Array.isArray(a.names) ? a.names.map(String) : undefined),
 };
 
+/** MAX_TIMER_MS is the longest delay setTimeout keeps (2^31-1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** MAX_IDLE_MS is the longest idle timeout an agent takes: 366 days. */
+export const MAX_IDLE_MS = 366 * 86_400_000;
+
 /**
- * serveAgent makes `vault` available on a Unix socket (mode 0600) until it is locked: by a `lock`
- * request, by `idleMs` without requests, or by close. A stale socket left by a dead agent is replaced;
- * a live one is refused. Each request is audited as the requesting pid's, via the agent.
+ * serveAgent makes `vault` available on a Unix socket (mode 0600, in a folder no other user can write)
+ * until it is locked: by a `lock` request, by `idleMs` without use, or by close. A status probe is not
+ * use. A stale socket left by a dead agent is replaced; a live one is refused. Each request is audited
+ * as the pid and uid the kernel reports for its connection (socketPeer), never as what it claims; a
+ * connection from another user (root aside) is refused.
  */
 export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise<RunningAgent> {
+  if (!Number.isSafeInteger(opts.idleMs) || opts.idleMs <= 0 || opts.idleMs > MAX_IDLE_MS) {
+    throw new VaultError('VAULT_BAD_INPUT', `the idle timeout must be between 1 ms and 366 days; ${opts.idleMs} ms is not.`);
+  }
+  assertPrivateDir(dirname(opts.socket));
   if (await agentStatus(opts.socket)) {
     throw new VaultError('VAULT_AGENT', `a vault agent is already running at ${opts.socket}; \`sv lock\` stops it.`);
   }
   try { unlinkSync(opts.socket); } catch { /* no stale socket */ }
   const unlockedAt = new Date();
+  const uid = process.getuid?.();
   let timer: NodeJS.Timeout | undefined;
+  let deadline = 0;
   let locked = false;
   const sockets = new Set<Socket>();
-  const server = createServer();
+  // Clients half-close after their request; the reply still has to go back, so the agent ends each connection itself.
+  const server = createServer({ allowHalfOpen: true });
 
   const lock = async (why: string): Promise<void> => {
     if (locked) return;
@@ -72,34 +90,56 @@ export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise
     await vault.close();
     opts.onLocked?.(why);
   };
-  const touch = (): void => {
+  // The timer is re-armed in steps no longer than setTimeout keeps, until the deadline has passed.
+  const arm = (): void => {
     clearTimeout(timer);
-    timer = setTimeout(() => void lock('idle timeout'), opts.idleMs);
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      void lock('idle timeout');
+      return;
+    }
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
     timer.unref?.();
   };
+  const touch = (): void => {
+    deadline = Date.now() + opts.idleMs;
+    arm();
+  };
 
-  const answer = async (line: string): Promise<{ reply: unknown; after?: () => Promise<void> }> => {
-    let req: { op?: unknown; args?: unknown; pid?: unknown };
+  const refuse = (code: string, message: string): { reply: unknown } => ({ reply: { ok: false, code, message } });
+
+  const answer = async (line: string, sock: Socket): Promise<{ reply: unknown; after?: () => Promise<void> }> => {
+    let req: { op?: unknown; args?: unknown };
     try {
       req = JSON.parse(line);
     } catch {
-      return { reply: { ok: false, code: 'VAULT_BAD_INPUT', message: 'the request is not a JSON line.' } };
+      return refuse('VAULT_BAD_INPUT', 'the request is not a JSON line.');
     }
-    const op = String(req.op);
+    const op = String(req?.op);
     const args = (typeof req.args === 'object' && req.args !== null ? req.args : {}) as Record<string, unknown>;
-    const pid = Number.isInteger(req.pid) ? (req.pid as number) : 0;
     if (op === 'status') {
-      return { reply: { ok: true, result: { pid: process.pid, store: vault.paths.store, unlockedAt: unlockedAt.toISOString(), idleMs: opts.idleMs, expiresAt: new Date(Date.now() + opts.idleMs).toISOString() } } };
+      return { reply: { ok: true, result: { pid: process.pid, store: vault.paths.store, unlockedAt: unlockedAt.toISOString(), idleMs: opts.idleMs, expiresAt: new Date(deadline).toISOString() } } };
     }
-    if (op === 'lock') return { reply: { ok: true, result: { locked: true } }, after: () => lock(`sv lock from pid ${pid}`) };
-    const h = Object.hasOwn(handlers, op) ? handlers[op] : undefined;
-    if (!h) return { reply: { ok: false, code: 'VAULT_BAD_INPUT', message: `the agent has no operation "${op.slice(0, 40)}".` } };
+    const h = op === 'lock' ? undefined : Object.hasOwn(handlers, op) ? handlers[op] : undefined;
+    if (op !== 'lock' && !h) return refuse('VAULT_BAD_INPUT', `the agent has no operation "${op.slice(0, 40)}".`);
+    let peer: Peer;
     try {
-      const result = await h(vault.forActor({ via: 'agent', pid }), args);
+      peer = await socketPeer(sock, opts.socket);
+    } catch (err) {
+      return refuse('VAULT_AGENT', (err as Error).message);
+    }
+    if (uid !== undefined && peer.uid !== uid && peer.uid !== 0) {
+      return refuse('VAULT_INSECURE', `uid ${peer.uid} may not use the vault agent of uid ${uid}.`);
+    }
+    touch();
+    if (op === 'lock') return { reply: { ok: true, result: { locked: true } }, after: () => lock(`sv lock from pid ${peer.pid} uid ${peer.uid}`) };
+    try {
+      const result = await h!(vault.forActor({ via: 'agent', pid: peer.pid, uid: peer.uid }), args);
       return { reply: { ok: true, result: result ?? null } };
     } catch (err) {
-      if (err instanceof VaultError) return { reply: { ok: false, code: err.code, message: err.message } };
-      return { reply: { ok: false, code: 'VAULT_AGENT', message: `the agent failed: ${(err as Error).message}` } };
+      if (err instanceof VaultError) return refuse(err.code, err.message);
+      // Not the message: an unexpected error may quote what it was given.
+      return refuse('VAULT_AGENT', `the agent failed (${(err as Error)?.name ?? 'error'}); the request was not carried out.`);
     }
   };
 
@@ -107,14 +147,14 @@ export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => sock.destroy());
+    sock.setTimeout(30_000, () => sock.destroy());
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
     const finish = async (): Promise<void> => {
       if (done) return;
       done = true;
-      touch();
-      const { reply, after } = await answer(Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '');
+      const { reply, after } = await answer(Buffer.concat(chunks).toString('utf8').split('\n')[0] ?? '', sock);
       sock.end(JSON.stringify(reply) + '\n', () => void after?.());
     };
     sock.on('data', (c: Buffer) => {
