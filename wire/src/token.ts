@@ -46,3 +46,15 @@ export function decodeToken(text: string): JoinToken {
   if (!Number.isInteger(probePort) || probePort < 1 || probePort > 65535) throw bad('its probe port is malformed');
   return { url, fingerprint, name: str('n'), id: str('i'), secret: str('s'), probePort };
 }
+
+/** MAX_TOKEN_TTL_MS: the longest a join token may live (90 days); a join token is meant to be used soon. */
+export const MAX_TOKEN_TTL_MS = 90 * 86_400_000;
+
+/** parseTtl reads a TTL (90s, 15m, 1h, 7d) as milliseconds, or throws WIRE_BAD_INPUT; at most 90 days. */
+export function parseTtl(text: string): number {
+  const m = /^(\d{1,9})(s|m|h|d)$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 }[m[2] as 's' | 'm' | 'h' | 'd'] : NaN;
+  if (!(ms > 0)) throw new WireError('WIRE_BAD_INPUT', `"${text.slice(0, 40)}" is not a TTL; write a number and a unit, e.g. 15m, 1h or 7d.`);
+  if (ms > MAX_TOKEN_TTL_MS) throw new WireError('WIRE_BAD_INPUT', `a join token lives at most 90 days (90d); "${text.slice(0, 40)}" is longer.`);
+  return ms;
+}

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Registry } from '../src/registry/registry.js';
 
 // The `wire` bin as a whole process, for what needs no network namespace (the lab tests do the rest).
 const WIRE = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -23,7 +24,7 @@ describe('wire', () => {
     const top = wire(['--help']);
     expect(top.code).toBe(0);
     for (const c of ['config', 'down', 'install-service', 'peers', 'ping', 'remove', 'serve', 'status', 'token', 'up']) expect(top.stdout).toContain(`  ${c} `);
-    for (const c of ['serve', 'up', 'down', 'status', 'peers', 'ping', 'remove', 'config', 'token create', 'token list', 'install-service']) {
+    for (const c of ['serve', 'up', 'down', 'status', 'peers', 'ping', 'remove', 'config', 'token create', 'token list', 'token revoke', 'install-service']) {
       const r = wire([...c.split(' '), '--help']);
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toContain('--json');
@@ -39,6 +40,40 @@ describe('wire', () => {
     expect(JSON.parse(bad.stdout)).toEqual({ error: { code: 'WIRE_BAD_TOKEN', message: expect.stringContaining('does not start with wire1_') } });
   });
 
+  it('bad input exits 2 (usage), saying what is wrong; a --stale-after below the keepalive is refused', () => {
+    expect(wire(['up', '--stale-after', '10'])).toMatchObject({ code: 2, stderr: expect.stringContaining('at least 25 s') });
+    expect(wire(['up', '--stale-after', '24', '--json']).code).toBe(2);
+    expect(wire(['up', '--listen-port', '70000']).code).toBe(2);
+    expect(wire(['ping', 'x', '--count', '0']).code).toBe(2);
+    expect(wire(['serve', '--endpoint', '192.0.2.1', '--sync-interval', '0']).code).toBe(2);
+  });
+
+  it('token create validates and bounds the TTL before writing anything; token list always reads; token revoke', () => {
+    mkdirSync(join(home, 'wire'), { recursive: true });
+    const reg = new Registry(join(home, 'wire', 'registry.db'));
+    reg.setMeta('url', 'https://192.0.2.1:8787');
+    reg.setMeta('fingerprint', Array.from({ length: 32 }, () => 'AB').join(':'));
+    reg.setMeta('probe_port', '8788');
+    // a row an older wire wrote with a TTL no Date can hold
+    reg.db.prepare('INSERT INTO tokens (id, name, secret_hash, created, expires) VALUES (?, ?, ?, ?, ?)').run('0000000000000000', 'old', Buffer.alloc(32), 1, 1e20);
+    reg.close();
+    for (const ttl of ['999999999d', '91d', '0s', '1y', '-5m', '1e3s', '1.5h']) {
+      expect(wire(['token', 'create', 'x', '--ttl', ttl]), ttl).toMatchObject({ code: 2, stderr: expect.stringMatching(/not a TTL|at most 90 days/) });
+    }
+    const list = wire(['token', 'list', '--json']);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((t: { name: string }) => t.name)).toEqual(['old']);
+    expect(wire(['token', 'list']).stdout).toMatch(/old\s+-\s+unused/);
+    const made = wire(['token', 'create', 'g2', '--ttl', '90d', '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    expect(wire(['token', 'revoke', 'nope'])).toMatchObject({ code: 4, stderr: expect.stringContaining('no unused token') });
+    const revoked = wire(['token', 'revoke', 'g2', '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(JSON.parse(revoked.stdout).revoked).toHaveLength(1);
+    expect(wire(['token', 'list']).stdout).toMatch(/g2\s+\S+\s+revoked /);
+    expect(wire(['token', 'revoke', 'g2']).code).toBe(4);
+  });
+
   it('install-service writes a unit that runs wire with the vault opened unattended', () => {
     const dir = join(home, 'units');
     const r = wire(['install-service', '--role', 'coordinator', '--endpoint', '203.0.113.7', '--vault-key-file', '/var/lib/meshpop/vault.key', '--dir', dir, '--json']);
@@ -48,7 +83,7 @@ describe('wire', () => {
     expect(unit).toContain('Environment=SV_KEY_FILE=/var/lib/meshpop/vault.key');
     expect(unit).toMatch(/ExecStart=\S+node \S+wire\/bin\/run\.js serve --endpoint 203\.0\.113\.7/);
     expect(unit).toContain('Restart=always');
-    expect(wire(['install-service', '--role', 'node', '--dir', dir])).toMatchObject({ code: 1, stderr: expect.stringContaining('cannot type a password') });
-    expect(wire(['install-service', '--role', 'coordinator', '--vault-key-file', 'k', '--dir', dir])).toMatchObject({ code: 1, stderr: expect.stringContaining('--endpoint') });
+    expect(wire(['install-service', '--role', 'node', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot type a password') });
+    expect(wire(['install-service', '--role', 'coordinator', '--vault-key-file', 'k', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('--endpoint') });
   });
 });

@@ -41,6 +41,20 @@ describe('mesh addresses', () => {
 });
 
 describe('the registry', () => {
+  it('refuses a revoked token and a TTL past 90 days, and opens a registry made before revocation existed', () => {
+    const t = reg.createToken('g1', 60_000);
+    expect(reg.revokeTokens(t.id)).toEqual([t.id]);
+    expect(codeOf(() => reg.join(t, 'g1', key(1), info))).toBe('WIRE_TOKEN_REVOKED');
+    expect(codeOf(() => reg.revokeTokens(t.id))).toBe('WIRE_NOT_FOUND');
+    expect(reg.listTokens()[0]!.revokedAt).toBeGreaterThan(0);
+    expect(codeOf(() => reg.createToken('g1', 91 * 86_400_000))).toBe('WIRE_BAD_INPUT');
+    reg.db.exec('DROP TABLE tokens; CREATE TABLE tokens (id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_hash BLOB NOT NULL, created INTEGER NOT NULL, expires INTEGER NOT NULL, used_at INTEGER, used_by TEXT)');
+    reg.close();
+    reg = new Registry(join(dir, 'registry.db'));
+    const t2 = reg.createToken('g1', 60_000);
+    expect(reg.join(t2, 'g1', key(1), info).node.name).toBe('g1');
+  });
+
   it('enrolls with a token once, and never reuses an address, also after removal and reopening', () => {
     const t1 = reg.createToken('g1', 60_000);
     const { node: g1, credential } = reg.join(t1, 'g1', key(1), info);

@@ -4,17 +4,21 @@ import { WireError } from '../errors.js';
 import { wirePaths, WirePaths } from '../paths.js';
 
 const EXIT: Record<string, number> = {
+  WIRE_BAD_INPUT: 2,
   WIRE_NOT_JOINED: 3,
   WIRE_NOT_FOUND: 4,
   WIRE_BAD_TOKEN: 5,
   WIRE_TOKEN_USED: 5,
   WIRE_TOKEN_EXPIRED: 5,
   WIRE_TOKEN_NAME: 5,
+  WIRE_TOKEN_REVOKED: 5,
   WIRE_UNREACHABLE: 6,
   WIRE_CERT_MISMATCH: 6,
   WIRE_MISSING_TOOL: 7,
   WIRE_NOT_COORDINATOR: 8,
   WIRE_NOT_RUNNING: 9,
+  WIRE_REMOVED: 11,
+  WIRE_NOT_PERMITTED: 12,
 };
 
 /**
@@ -40,6 +44,12 @@ export abstract class WireCommand extends Command {
     }
     return super.catch(err);
   }
+}
+
+/** iso renders epoch ms as ISO-8601, or "-" for what is no date (a row written by an older wire). */
+export function iso(epochMs: number | null): string {
+  const d = new Date(epochMs ?? NaN);
+  return Number.isNaN(d.getTime()) ? '-' : d.toISOString();
 }
 
 /** ago renders a past time as "12s ago", or "never". */

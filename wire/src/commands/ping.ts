@@ -12,8 +12,8 @@ export default class Ping extends WireCommand {
   static override examples = ['<%= config.bin %> ping g2', '<%= config.bin %> ping 10.99.0.3 --count 10'];
   static override args = { node: Args.string({ description: 'node name or mesh IP', required: true }) };
   static override flags = {
-    count: Flags.integer({ char: 'c', description: 'how many pings', default: 3 }),
-    timeout: Flags.integer({ description: 'seconds to wait for each reply', default: 2 }),
+    count: Flags.integer({ char: 'c', description: 'how many pings', default: 3, min: 1, max: 1000 }),
+    timeout: Flags.integer({ description: 'seconds to wait for each reply', default: 2, min: 1, max: 60 }),
   };
 
   async run(): Promise<{ node: string; meshIp: string; sent: number; received: number; rttMs: { min: number; avg: number; max: number } | null }> {

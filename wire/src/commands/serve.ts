@@ -13,11 +13,11 @@ export default class Serve extends WireCommand {
   static override flags = {
     endpoint: Flags.string({ description: 'the public address (IP or name) nodes reach this coordinator at', required: true }),
     bind: Flags.string({ description: 'address to listen on', default: '0.0.0.0' }),
-    port: Flags.integer({ description: 'HTTPS API port', default: 8787 }),
-    'probe-port': Flags.integer({ description: 'UDP probe port', default: 8788 }),
-    'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820 }),
+    port: Flags.integer({ description: 'HTTPS API port', default: 8787, min: 1, max: 65535 }),
+    'probe-port': Flags.integer({ description: 'UDP probe port', default: 8788, min: 1, max: 65535 }),
+    'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820, min: 1, max: 65535 }),
     interface: Flags.string({ description: 'WireGuard interface name', default: 'wire0' }),
-    'sync-interval': Flags.integer({ description: 'how often nodes sync, in seconds', default: 30 }),
+    'sync-interval': Flags.integer({ description: 'how often nodes sync, in seconds', default: 30, min: 1, max: 3600 }),
     relay: Flags.boolean({ description: 'relay traffic between nodes that cannot reach each other (enables IPv4 forwarding)' }),
   };
 

@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { WireCommand } from '../cli/base.js';
-import { runNode } from '../node/daemon.js';
+import { KEEPALIVE_S } from '../coordinator/peers.js';
+import { checkStaleAfter, runNode } from '../node/daemon.js';
 import { joinMesh } from '../node/join.js';
 
 export default class Up extends WireCommand {
@@ -15,13 +16,14 @@ export default class Up extends WireCommand {
     join: Flags.string({ description: 'a join token from `wire token create`' }),
     name: Flags.string({ description: 'this node\'s name (default: the one the token carries)' }),
     interface: Flags.string({ description: 'WireGuard interface name', default: 'wire0' }),
-    'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820 }),
-    interval: Flags.integer({ description: 'sync every N seconds (default: what the coordinator says)' }),
-    'stale-after': Flags.integer({ description: 'a peer with no handshake for N seconds is stale: re-resolve, then relay', default: 180 }),
+    'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820, min: 1, max: 65535 }),
+    interval: Flags.integer({ description: 'sync every N seconds (default: what the coordinator says)', min: 1, max: 3600 }),
+    'stale-after': Flags.integer({ description: `a peer silent for N seconds (at least ${KEEPALIVE_S}, the keepalive) is stale: re-resolve, then relay`, default: 180 }),
   };
 
   async run(): Promise<{ outcome: 'stopped' | 'removed' }> {
     const { flags } = await this.parse(Up);
+    checkStaleAfter(flags['stale-after'] * 1000);
     if (flags.join) {
       const { state } = await joinMesh({ home: this.home, token: flags.join, ...(flags.name ? { name: flags.name } : {}), iface: flags.interface, listenPort: flags['listen-port'] });
       this.logToStderr(`wire: joined as ${state.name} (${state.meshIp})`);

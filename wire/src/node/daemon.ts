@@ -2,7 +2,8 @@ import { createSocket } from 'node:dgram';
 import { rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openVault } from '@meshpop/vault';
-import { isWireError } from '../errors.js';
+import { WireError, isWireError } from '../errors.js';
+import { KEEPALIVE_S } from '../coordinator/peers.js';
 import { logger } from '../log.js';
 import { wirePaths } from '../paths.js';
 import { MESH_PREFIX } from '../registry/addresses.js';
@@ -58,6 +59,16 @@ function poke(meshIp: string, port: number): void {
 }
 
 /**
+ * checkStaleAfter throws WIRE_BAD_INPUT unless `staleMs` is at least the keepalive (25 s): a peer
+ * (or the relay) that is only heard from every keepalive would be called dead between two of them.
+ */
+export function checkStaleAfter(staleMs: number): void {
+  if (!Number.isFinite(staleMs) || staleMs < KEEPALIVE_S * 1000) {
+    throw new WireError('WIRE_BAD_INPUT', `--stale-after must be at least ${KEEPALIVE_S} s (the keepalive): a live peer is only sure to be heard from every ${KEEPALIVE_S} s.`);
+  }
+}
+
+/**
  * runNode is `wire up` after joining: it brings up the interface with the key from the vault, applies
  * the last known peers at once (so the mesh works while the coordinator is away), then keeps a sync
  * open with the coordinator (a long poll, answered when the peer list changes or after the interval)
@@ -69,6 +80,7 @@ function poke(meshIp: string, port: number): void {
 export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed'> {
   const log = logger('wire-up');
   const paths = wirePaths(opts.home);
+  checkStaleAfter(opts.staleMs ?? STALE_AFTER_MS);
   const state = readNodeState(paths.node);
   const vault = await openVault({ home: opts.home });
   const privateKey = await vault.getString('wire/private-key');

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { WireError } from '../errors.js';
 import { COORDINATOR_INDEX, LAST_INDEX, meshIp } from './addresses.js';
+import { MAX_TOKEN_TTL_MS } from '../token.js';
 
 /** OFFLINE_AFTER_MS: a node not heard from for this long is offline. */
 export const OFFLINE_AFTER_MS = 300_000;
@@ -43,6 +44,8 @@ export interface TokenRecord {
   expires: number;
   usedAt: number | null;
   usedBy: string | null;
+  /** when `wire token revoke` revoked it, or null */
+  revokedAt: number | null;
 }
 
 const sha256 = (s: string): Buffer => createHash('sha256').update(s).digest();
@@ -133,6 +136,8 @@ export class Registry {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    // Registries made before tokens could be revoked.
+    if (!(this.db.pragma('table_info(tokens)') as { name: string }[]).some((c) => c.name === 'revoked_at')) this.db.exec('ALTER TABLE tokens ADD COLUMN revoked_at INTEGER');
     this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('next_ip_index', ?)`).run(String(COORDINATOR_INDEX + 1));
     this.db.prepare(`INSERT OR IGNORE INTO meta (key, value) VALUES ('peer_version', '0')`).run();
   }
@@ -169,7 +174,7 @@ export class Registry {
   /** createToken makes a single-use join token for `name`, valid for `ttlMs`; the secret is returned once. */
   createToken(name: string, ttlMs: number, now = Date.now()): { id: string; secret: string; expires: number } {
     checkNodeName(name);
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new WireError('WIRE_BAD_INPUT', 'a token needs a positive TTL');
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0 || ttlMs > MAX_TOKEN_TTL_MS) throw new WireError('WIRE_BAD_INPUT', 'a token needs a TTL above 0 and at most 90 days.');
     if (this.findNode(name)) throw new WireError('WIRE_NAME_TAKEN', `a node named ${name} is already in the mesh; \`wire remove ${name}\` first, or pick another name.`);
     const id = randomBytes(8).toString('hex');
     const secret = randomBytes(24).toString('base64url');
@@ -179,9 +184,23 @@ export class Registry {
 
   /** listTokens describes every token, newest first. */
   listTokens(): TokenRecord[] {
-    return (this.db.prepare('SELECT id, name, created, expires, used_at, used_by FROM tokens ORDER BY created DESC').all() as {
-      id: string; name: string; created: number; expires: number; used_at: number | null; used_by: string | null;
-    }[]).map((t) => ({ id: t.id, name: t.name, created: t.created, expires: t.expires, usedAt: t.used_at, usedBy: t.used_by }));
+    return (this.db.prepare('SELECT id, name, created, expires, used_at, used_by, revoked_at FROM tokens ORDER BY created DESC').all() as {
+      id: string; name: string; created: number; expires: number; used_at: number | null; used_by: string | null; revoked_at: number | null;
+    }[]).map((t) => ({ id: t.id, name: t.name, created: t.created, expires: t.expires, usedAt: t.used_at, usedBy: t.used_by, revokedAt: t.revoked_at }));
+  }
+
+  /**
+   * revokeTokens revokes the unused tokens with this id, or every unused token for this node name, so
+   * they can no longer join; returns the ids revoked, or throws WIRE_NOT_FOUND when none matched.
+   */
+  revokeTokens(idOrName: string, now = Date.now()): string[] {
+    return this.db.transaction(() => {
+      const ids = (this.db.prepare('SELECT id FROM tokens WHERE (id = ? OR name = ?) AND used_at IS NULL AND revoked_at IS NULL').all(idOrName, idOrName) as { id: string }[]).map((r) => r.id);
+      if (!ids.length) throw new WireError('WIRE_NOT_FOUND', `no unused token with id or node name ${idOrName.slice(0, 70)}; \`wire token list\` lists them.`);
+      const stmt = this.db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ?');
+      for (const id of ids) stmt.run(now, id);
+      return ids;
+    })();
   }
 
   /**
@@ -190,11 +209,12 @@ export class Registry {
    */
   join(token: { id: string; secret: string }, name: string, publicKey: string, info: NodeInfo, now = Date.now()): { node: NodeRecord; credential: string } {
     return this.db.transaction(() => {
-      const t = this.db.prepare('SELECT name, secret_hash, expires, used_at FROM tokens WHERE id = ?').get(token.id) as
-        | { name: string; secret_hash: Buffer; expires: number; used_at: number | null }
+      const t = this.db.prepare('SELECT name, secret_hash, expires, used_at, revoked_at FROM tokens WHERE id = ?').get(token.id) as
+        | { name: string; secret_hash: Buffer; expires: number; used_at: number | null; revoked_at: number | null }
         | undefined;
       const given = sha256(token.secret);
       if (!t || !timingSafeEqual(given, t.secret_hash)) throw new WireError('WIRE_BAD_TOKEN', 'this join token is not valid here (forged, mistyped, or from another coordinator); ask for a new one with `wire token create`.');
+      if (t.revoked_at !== null) throw new WireError('WIRE_TOKEN_REVOKED', 'this join token was revoked (`wire token revoke`); ask for a new one with `wire token create`.');
       if (t.used_at !== null) throw new WireError('WIRE_TOKEN_USED', 'this join token was already used; tokens are single-use: make a new one with `wire token create`.');
       if (now > t.expires) throw new WireError('WIRE_TOKEN_EXPIRED', `this join token expired at ${new Date(t.expires).toISOString()}; make a new one with \`wire token create\`.`);
       if (t.name !== name) throw new WireError('WIRE_TOKEN_NAME', `this join token is for a node named ${t.name}, not ${name}.`);

@@ -1,9 +1,9 @@
-import { WireCommand, table } from '../../cli/base.js';
+import { WireCommand, iso, table } from '../../cli/base.js';
 import { openLocalRegistry } from '../../coordinator/local.js';
 import { TokenRecord } from '../../registry/registry.js';
 
 export default class TokenList extends WireCommand {
-  static override summary = 'List join tokens (never their secrets): for whom, when they expire, whether used.';
+  static override summary = 'List join tokens (never their secrets): for whom, when they expire, whether used or revoked.';
   static override examples = ['<%= config.bin %> token list'];
 
   async run(): Promise<TokenRecord[]> {
@@ -12,7 +12,7 @@ export default class TokenList extends WireCommand {
     try {
       const tokens = registry.listTokens();
       const now = Date.now();
-      this.log(table(['ID', 'NODE', 'EXPIRES', 'STATE'], tokens.map((t) => [t.id, t.name, new Date(t.expires).toISOString(), t.usedAt ? `used ${new Date(t.usedAt).toISOString()}` : t.expires < now ? 'expired' : 'unused'])));
+      this.log(table(['ID', 'NODE', 'EXPIRES', 'STATE'], tokens.map((t) => [t.id, t.name, iso(t.expires), t.usedAt ? `used ${iso(t.usedAt)}` : t.revokedAt ? `revoked ${iso(t.revokedAt)}` : t.expires < now ? 'expired' : 'unused'])));
       return tokens;
     } finally {
       registry.close();
