@@ -67,6 +67,29 @@ describe('vssh exec', () => {
     }
   }, 60_000);
 
+  it('one daemon serves a plain and a TLS address; nodes.json chooses TLS per address', async () => {
+    const node = await makeHome();
+    const issued = await vssh(ctl.env, ['keys', 'issue', 'mixed', '--json']);
+    await vssh(node.env, ['keys', 'import', JSON.parse(issued.stdout).command.split(' ').pop()]);
+    const d = await serve(node.env, ['--tls-bind', '127.0.0.2']);
+    try {
+      expect(d.log()).not.toContain('error');
+      const hosts = [`127.0.0.1:${d.port}`, `127.0.0.2:${d.port}`];
+      // the TLS address tried plain first (as an old nodes.json with one `tls` would), then with TLS
+      writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] }, mixed: { addresses: [hosts[1]!, { address: hosts[1]!, tls: true }] } });
+      const r = await vssh(ctl.env, ['exec', 'mixed', '--', 'echo', 'over tls']);
+      expect([r.exitCode, r.stdout]).toEqual([0, 'over tls']);
+      writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] }, mixed: { addresses: [hosts[0]!] } });
+      expect((await vssh(ctl.env, ['exec', 'mixed', '--', 'echo', 'plain'])).stdout).toBe('plain');
+      const outside = await vssh(node.env, ['serve', '--bind', '192.0.2.1', '--port', '0']);
+      expect([outside.exitCode, outside.stderr]).toEqual([6, expect.stringContaining('requires TLS: give it with --tls-bind')]);
+    } finally {
+      writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] } });
+      await d.stop();
+      node.remove();
+    }
+  }, 60_000);
+
   it('does not hand the daemon\'s vault access to the commands it runs', async () => {
     const r = await vssh(ctl.env, ['exec', 'n1', '--shell', 'echo "${SV_PASSWORD_FILE:-unset} ${MESHPOP_HOME:-unset}"']);
     expect(r.stdout).toBe(`unset ${ctl.dir}`);

@@ -32,7 +32,7 @@ export function vssh(env: Record<string, string>, args: string[], opts: { input?
 }
 
 /** writeNodes writes the static node list of a home. */
-export function writeNodes(home: Home, nodes: Record<string, { addresses: string[]; port?: number; id?: string; tls?: boolean }>): void {
+export function writeNodes(home: Home, nodes: Record<string, { addresses: (string | { address: string; tls?: boolean })[]; port?: number; id?: string; tls?: boolean }>): void {
   mkdirSync(join(home.dir, 'vssh'), { recursive: true });
   writeFileSync(join(home.dir, 'vssh', 'nodes.json'), JSON.stringify(nodes, null, 2));
 }

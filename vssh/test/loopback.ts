@@ -18,7 +18,8 @@ export interface Loop {
 export async function loop(opts: Partial<DaemonOptions> = {}, clientOpts: ClientOptions = {}): Promise<Loop> {
   const key = opts.key ?? deriveNodeKey(randomBytes(32), 'n1');
   const daemon = await startDaemon({ port: 0, name: 'n1', ...opts, key });
-  const address: Address = { host: '127.0.0.1', port: daemon.port, tls: !!opts.tls, via: 'static' };
+  const first = daemon.addresses[0]!;
+  const address: Address = { host: first.host, port: daemon.port, tls: first.tls, via: 'static' };
   const client = new VsshClient({ name: 'n1', id: 'n1', addresses: [address] }, key, clientOpts);
   return {
     daemon,

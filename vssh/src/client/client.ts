@@ -17,7 +17,7 @@ import { Address, NodeTarget } from './resolve.js';
 
 /** ClientOptions tune how a client reaches its node. */
 export interface ClientOptions {
-  /** per-address connect timeout (default 3 s) */
+  /** per-address limit on connecting and the node's signed hello (default 3 s); past it, the next address is tried */
   connectTimeoutMs?: number;
   /** further rounds over all addresses after the first fails, with jittered backoff (default 2) */
   retries?: number;
@@ -283,48 +283,56 @@ export class VsshClient {
         } catch (err) {
           // a wrong certificate or a wrong key is not a network blip: say so at once
           if (err instanceof VsshError && (err.code === 'VSSH_TLS' || err.code.startsWith('VSSH_AUTH'))) throw err;
-          tried.push(`${a.host}:${a.port} (${a.via}): ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+          tried.push(`${a.host}:${a.port} (${a.via}${a.tls ? ', TLS' : ''}): ${err instanceof VsshError ? err.message : ((err as NodeJS.ErrnoException).code ?? (err as Error).message)}`);
         }
       }
     }
     throw new VsshError('VSSH_UNREACHABLE', `cannot reach ${this.target.name}: ${[...new Set(tried)].join('; ')}. Is \`vssh serve\` running there, and the mesh up?`);
   }
 
+  /**
+   * #open connects to one address and proves the node is there before the connection is used: its first
+   * request is `hello`, whose signed reply must arrive within the timeout (an address that accepts TCP and
+   * never answers, or a TLS listener reached in plain, fails here and the next address is tried). Over
+   * TLS, the hello also names the certificate, which must be the one on the socket.
+   */
   async #open(a: Address): Promise<Mux> {
     const timeout = this.opts.connectTimeoutMs ?? 3000;
     const opts = { host: a.host, port: a.port, highWaterMark: SOCKET_BUFFER };
     const socket: Socket = a.tls ? tlsConnect({ ...opts, rejectUnauthorized: false, minVersion: 'TLSv1.3' }) : netConnect(opts);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new VsshError('VSSH_UNREACHABLE', `no answer within ${timeout} ms`));
-      }, timeout);
-      socket.once(a.tls ? 'secureConnect' : 'connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new VsshError('VSSH_UNREACHABLE', `no answer within ${timeout} ms`)), timeout);
     });
-    socket.setNoDelay(true);
-    socket.setKeepAlive(true, 30_000);
-    const mux = new Mux(socket);
-    if (a.tls) {
-      // The certificate is self-signed; what makes it the node's is the node's signed hello naming it.
-      try {
-        const hello = await new Call(mux, this.key, this.target.name, 'hello', {}).result();
+    let mux: Mux | undefined;
+    try {
+      await Promise.race([
+        expired,
+        new Promise<void>((resolve, reject) => {
+          socket.once(a.tls ? 'secureConnect' : 'connect', () => resolve());
+          socket.once('error', reject);
+        }),
+      ]);
+      socket.setNoDelay(true);
+      socket.setKeepAlive(true, 30_000);
+      mux = new Mux(socket);
+      const hello = await Promise.race([expired, new Call(mux, this.key, this.target.name, 'hello', {}).result()]);
+      if (a.tls) {
+        // The certificate is self-signed; what makes it the node's is the node's signed hello naming it.
         const seen = (socket as TLSSocket).getPeerCertificate().fingerprint256;
         if (!seen || hello.tlsFingerprint !== seen) {
           throw new VsshError('VSSH_TLS', `the TLS certificate at ${a.host}:${a.port} is not the one ${this.target.name} signed for: someone is in the middle, or the node's certificate changed.`);
         }
-      } catch (err) {
-        mux.close();
-        throw err;
       }
+      return mux;
+    } catch (err) {
+      if (mux) mux.close();
+      else socket.destroy();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      expired.catch(() => {});
     }
-    return mux;
   }
 }
 

@@ -21,13 +21,24 @@ export interface NodeTarget {
 
 /**
  * StaticNodes is `$MESHPOP_HOME/vssh/nodes.json`: name -> { addresses, port?, id?, tls? }. An address is
- * "host" or "host:port" ("[v6]:port" for IPv6).
+ * "host" or "host:port" ("[v6]:port" for IPv6), or `{ "address": "host[:port]", "tls": true|false }` to
+ * choose TLS for that address alone; the node's `tls` (default false) is the choice for the plain strings.
  */
-export type StaticNodes = Record<string, { addresses: string[]; port?: number; id?: string; tls?: boolean }>;
+export type StaticNodes = Record<string, { addresses: (string | { address: string; tls?: boolean })[]; port?: number; id?: string; tls?: boolean }>;
 
 function parseAddress(a: string, port: number, tls: boolean): Address {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(a) ?? /^([^:]+):(\d+)$/.exec(a);
   return m ? { host: m[1]!, port: Number(m[2]), tls, via: 'static' } : { host: a.replace(/^\[|\]$/g, ''), port, tls, via: 'static' };
+}
+
+/** staticAddress reads one entry of a node's `addresses`, or returns undefined when it is neither form. */
+function staticAddress(a: unknown, port: number, tls: boolean): Address | undefined {
+  if (typeof a === 'string' && a !== '') return parseAddress(a, port, tls);
+  if (typeof a !== 'object' || a === null || Array.isArray(a)) return undefined;
+  const o = a as Record<string, unknown>;
+  if (typeof o.address !== 'string' || o.address === '' || (o.tls !== undefined && typeof o.tls !== 'boolean')) return undefined;
+  if (Object.keys(o).some((k) => k !== 'address' && k !== 'tls')) return undefined;
+  return parseAddress(o.address, port, typeof o.tls === 'boolean' ? o.tls : tls);
 }
 
 /** readStaticNodes reads nodes.json (empty when absent), refusing a malformed one with the reason. */
@@ -41,11 +52,13 @@ export function readStaticNodes(file: string): NodeTarget[] {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new VsshError('VSSH_BAD_INPUT', `${file} must be an object of node name -> {addresses, port}`);
   return Object.entries(raw as StaticNodes).map(([name, n]) => {
-    if (!n || !Array.isArray(n.addresses) || n.addresses.length === 0 || !n.addresses.every((a) => typeof a === 'string')) {
-      throw new VsshError('VSSH_BAD_INPUT', `${file}: node "${name}" needs "addresses": a list of "host" or "host:port"`);
-    }
+    const need = `${file}: node "${name}" needs "addresses": a list of "host", "host:port" or {"address": "host:port", "tls": true}`;
+    if (!n || !Array.isArray(n.addresses) || n.addresses.length === 0) throw new VsshError('VSSH_BAD_INPUT', need);
     const port = n.port ?? DEFAULT_PORT;
-    return { name, id: n.id ?? name, addresses: n.addresses.map((a) => parseAddress(a, port, n.tls === true)) };
+    const addresses = n.addresses.map((a) => staticAddress(a, port, n.tls === true));
+    const bad = addresses.findIndex((a) => a === undefined);
+    if (bad >= 0) throw new VsshError('VSSH_BAD_INPUT', `${need}; entry ${bad + 1} is ${JSON.stringify(n.addresses[bad]).slice(0, 80)}`);
+    return { name, id: n.id ?? name, addresses: addresses as Address[] };
   });
 }
 
@@ -73,8 +86,13 @@ async function wireNodes(home: string): Promise<NodeTarget[]> {
   }
   const cached = wire.readCachedPeers(paths.peers);
   if (!cached) return [];
+  // A cache written by an older wire has no tailscaleIp: then the mesh address is the only one.
+  const tailscaleOf = (p: object): string | null => {
+    const ip = (p as { tailscaleIp?: unknown }).tailscaleIp;
+    return typeof ip === 'string' && ip !== '' ? ip : null;
+  };
   const self = cached.reply.self;
-  return [toTarget(self.name, self.id, self.meshIp, null, null), ...cached.reply.peers.map((p) => toTarget(p.name, p.id, p.meshIp, null, null))];
+  return [toTarget(self.name, self.id, self.meshIp, tailscaleOf(self), null), ...cached.reply.peers.map((p) => toTarget(p.name, p.id, p.meshIp, tailscaleOf(p), null))];
 }
 
 /** listNodes returns every node this machine knows: the static list first, then Wire's (names the static list has are not repeated). */

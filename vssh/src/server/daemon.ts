@@ -20,11 +20,15 @@ export interface DaemonOptions {
   key: Uint8Array;
   /** the node's name, reported by `hello` */
   name?: string;
-  /** addresses to listen on (default 127.0.0.1) */
-  hosts?: string[];
+  /**
+   * addresses to listen on (default 127.0.0.1), each plain or TLS 1.3 on its own: a bare host is TLS when
+   * `tls` is given and plain otherwise; `{host, tls}` chooses for that address (so one daemon serves its
+   * mesh address plain and its Tailscale or public address with TLS)
+   */
+  hosts?: (string | Listener)[];
   /** TCP port (default 48291; 0 picks a free one) */
   port?: number;
-  /** certificate and key (PEM): when given, every connection is TLS 1.3 */
+  /** certificate and key (PEM) of the TLS listeners */
   tls?: { cert: string; key: string };
   policy?: Policy;
   log?: Logger;
@@ -32,10 +36,16 @@ export interface DaemonOptions {
   maxStreams?: number;
 }
 
+/** Listener is one address a daemon listens on, plain or with TLS 1.3. */
+export interface Listener {
+  host: string;
+  tls: boolean;
+}
+
 /** Daemon is a running `vssh serve`. */
 export interface Daemon {
   /** where it listens, one entry per address */
-  readonly addresses: { host: string; port: number }[];
+  readonly addresses: { host: string; port: number; tls: boolean }[];
   readonly port: number;
   /** SHA-256 fingerprint of the TLS certificate, when TLS is on */
   readonly fingerprint: string | undefined;
@@ -127,12 +137,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     }
   }
 
-  const hosts = opts.hosts?.length ? opts.hosts : ['127.0.0.1'];
+  const listeners: Listener[] = (opts.hosts?.length ? opts.hosts : ['127.0.0.1']).map((h) => (typeof h === 'string' ? { host: h, tls: !!opts.tls } : h));
+  const bare = listeners.find((l) => l.tls && !opts.tls);
+  if (bare) throw new VsshError('VSSH_BAD_INPUT', `${bare.host} is to listen with TLS, but the daemon was given no certificate`);
   const servers: Server[] = [];
-  const addresses: { host: string; port: number }[] = [];
+  const addresses: { host: string; port: number; tls: boolean }[] = [];
   let port = opts.port ?? DEFAULT_PORT;
-  for (const host of hosts) {
-    const server = opts.tls
+  for (const { host, tls } of listeners) {
+    const server = tls && opts.tls
       ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key, minVersion: 'TLSv1.3', highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s))
       : createServer({ highWaterMark: SOCKET_BUFFER }, (s) => onConnection(s));
     server.maxConnections = MAX_CONNECTIONS;
@@ -148,16 +160,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         ),
       );
       server.listen(port, host, () => resolve());
+    }).catch((err) => {
+      for (const s of servers) s.close(); // the addresses already bound are given back
+      throw err;
     });
     server.on('error', (err) => log.error({ err: err.message }, 'listener error'));
     const bound = server.address();
     if (bound && typeof bound === 'object') {
       port = bound.port; // every further address uses the same port
-      addresses.push({ host, port });
+      addresses.push({ host, port, tls });
     }
     servers.push(server);
   }
-  log.info({ addresses, tls: !!opts.tls, policy: policy.describe() }, 'vssh daemon listening');
+  log.info({ addresses, policy: policy.describe() }, 'vssh daemon listening');
 
   return {
     addresses,

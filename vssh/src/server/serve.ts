@@ -6,16 +6,18 @@ import { VsshError } from '../errors.js';
 import { daemonKey } from '../keys.js';
 import { Logger, logger } from '../log.js';
 import { DEFAULT_PORT, vsshPaths } from '../paths.js';
-import { Daemon, startDaemon } from './daemon.js';
+import { Daemon, Listener, startDaemon } from './daemon.js';
 import { loadPolicy, Policy } from './policy.js';
 
 /** ServeOptions are `vssh serve`'s choices; everything else comes from $MESHPOP_HOME. */
 export interface ServeOptions {
   home?: string;
-  /** addresses to bind (default: this node's mesh address, else 127.0.0.1) */
+  /** addresses to bind (default: this node's mesh address, else 127.0.0.1); plain unless `tls` */
   bind?: string[];
+  /** addresses to bind with TLS 1.3, beside the plain ones (e.g. the Tailscale or public address) */
+  tlsBind?: string[];
   port?: number;
-  /** TLS 1.3; required for any address outside the mesh and loopback */
+  /** TLS 1.3 on every `bind` address too; required for one outside the mesh and loopback */
   tls?: boolean;
   /** policy file (default $MESHPOP_HOME/vssh/policy.json when present) */
   policyFile?: string;
@@ -57,17 +59,19 @@ export async function serveNode(opts: ServeOptions = {}): Promise<Daemon> {
   } finally {
     await vault.close();
   }
-  const hosts = opts.bind?.length ? opts.bind : [me?.meshIp ?? '127.0.0.1'];
-  const outside = hosts.filter((h) => !inMesh(h) && !isLoopback(h));
-  if (outside.length && !opts.tls) {
-    throw new VsshError('VSSH_TLS', `listening on ${outside.join(', ')} (outside the mesh) requires TLS: add --tls.`);
+  const tlsBind = opts.tlsBind ?? [];
+  const plain = opts.bind?.length ? opts.bind : tlsBind.length ? [] : [me?.meshIp ?? '127.0.0.1'];
+  const listeners: Listener[] = [...plain.map((host) => ({ host, tls: opts.tls === true })), ...tlsBind.map((host) => ({ host, tls: true }))];
+  const outside = listeners.filter((l) => !l.tls && !inMesh(l.host) && !isLoopback(l.host)).map((l) => l.host);
+  if (outside.length) {
+    throw new VsshError('VSSH_TLS', `listening on ${outside.join(', ')} (outside the mesh) requires TLS: give it with --tls-bind (TLS on that address only), or add --tls (TLS on every address).`);
   }
   let tls: { cert: string; key: string } | undefined;
-  if (opts.tls) {
+  if (listeners.some((l) => l.tls)) {
     const { ensureTls } = await import('@meshpop/wire');
-    tls = await ensureTls(paths.tlsCert, paths.tlsKey, hosts, 'meshpop-vssh');
+    tls = await ensureTls(paths.tlsCert, paths.tlsKey, listeners.filter((l) => l.tls).map((l) => l.host), 'meshpop-vssh');
   }
   const policyFile = opts.policyFile ?? (existsSync(paths.policy) ? paths.policy : undefined);
   const policy = policyFile ? await loadPolicy(policyFile) : Policy.open;
-  return startDaemon({ key, name: opts.name ?? me?.name ?? hostname(), hosts, port: opts.port ?? DEFAULT_PORT, tls, policy, log: opts.log ?? logger() });
+  return startDaemon({ key, name: opts.name ?? me?.name ?? hostname(), hosts: listeners, port: opts.port ?? DEFAULT_PORT, tls, policy, log: opts.log ?? logger() });
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer, connect, Server } from 'node:net';
+import { createServer, connect, Server, Socket } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
@@ -203,6 +203,50 @@ describe('TLS and connections', () => {
       plain.close();
     } finally {
       mitm.close();
+      await l.close();
+    }
+  });
+
+  it('gives up on an address that accepts TCP and never answers, and tries the next', async () => {
+    const silent: Socket[] = [];
+    const blackhole = createServer((s) => void silent.push(s)); // accepts, reads, never says a word
+    await new Promise<void>((r) => blackhole.listen(0, '127.0.0.1', () => r()));
+    const l = await loop();
+    try {
+      const hole = { host: '127.0.0.1', port: (blackhole.address() as { port: number }).port, tls: false, via: 'static' as const };
+      const client = new VsshClient({ name: 'n1', id: 'n1', addresses: [hole, l.address] }, l.key, { connectTimeoutMs: 500, retries: 0 });
+      const started = Date.now();
+      expect((await client.exec({ argv: ['echo', 'second address'] })).stdout.toString()).toBe('second address\n');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(client.address?.port).toBe(l.address.port);
+      client.close();
+      const only = new VsshClient({ name: 'n1', id: 'n1', addresses: [hole] }, l.key, { connectTimeoutMs: 300, retries: 0 });
+      const err = await only.exec({ argv: ['true'] }).catch((e) => e);
+      expect([err.code, err.message]).toEqual(['VSSH_UNREACHABLE', expect.stringContaining(`127.0.0.1:${hole.port} (static): no answer within 300 ms`)]);
+    } finally {
+      for (const s of silent) s.destroy();
+      blackhole.close();
+      await l.close();
+    }
+  });
+
+  it('serves plain and TLS listeners from one daemon, and falls back from plain to TLS', async () => {
+    const tls = await ensureTls(join(dir, 'tls/mixed.pem'), join(dir, 'tls/mixed.key'), ['127.0.0.2'], 'meshpop-vssh');
+    const l = await loop({ tls, hosts: [{ host: '127.0.0.1', tls: false }, { host: '127.0.0.2', tls: true }] });
+    try {
+      expect(l.daemon.addresses.map((a) => [a.host, a.tls])).toEqual([['127.0.0.1', false], ['127.0.0.2', true]]);
+      const port = l.daemon.port;
+      // the mesh address plain, the other with TLS: both answer, on the same port
+      expect((await l.client.exec({ argv: ['echo', 'plain'] })).stdout.toString()).toBe('plain\n');
+      const overTls = new VsshClient({ name: 'n1', id: 'n1', addresses: [{ host: '127.0.0.2', port, tls: true, via: 'tailscale' }] }, l.key);
+      expect((await overTls.hello()).tlsFingerprint).toBe(tls.fingerprint);
+      overTls.close();
+      // plain first at the TLS listener (what a wrong nodes.json or a Tailscale-only daemon gives), then TLS: the TLS one serves
+      const fallback = new VsshClient({ name: 'n1', id: 'n1', addresses: [{ host: '127.0.0.2', port, tls: false, via: 'static' }, { host: '127.0.0.2', port, tls: true, via: 'tailscale' }] }, l.key, { retries: 0, connectTimeoutMs: 1000 });
+      expect((await fallback.exec({ argv: ['echo', 'fell back'] })).stdout.toString()).toBe('fell back\n');
+      expect(fallback.address?.tls).toBe(true);
+      fallback.close();
+    } finally {
       await l.close();
     }
   });
