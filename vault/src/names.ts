@@ -8,9 +8,11 @@ const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.@+=-]*(\/[A-Za-z0-9_][A-Za-z0-9_.@+=-]
  */
 export function checkName(name: string): string {
   if (typeof name !== 'string' || name.length === 0 || name.length > 200 || !NAME_RE.test(name) || name.split('/').some((s) => s === '.' || s === '..')) {
+    // The name is not quoted back: what does not look like a name may well be a value typed in the wrong place.
+    const length = typeof name === 'string' ? `${name.length} characters` : typeof name;
     throw new VaultError(
       'VAULT_BAD_NAME',
-      `"${String(name).slice(0, 80)}" is not a valid secret name: use letters, digits and _ . @ + = - in segments separated by / (e.g. vssh/master), at most 200 characters.`,
+      `that is not a valid secret name (${length}; not shown, in case it is a value): use letters, digits and _ . @ + = - in segments separated by / (e.g. vssh/master), at most 200 characters.`,
     );
   }
   return name;

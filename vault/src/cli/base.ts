@@ -27,11 +27,46 @@ export function kdfFromFlags(flags: { 'kdf-memory'?: number; 'kdf-iterations'?: 
   };
 }
 
-/** parseDuration reads `90`, `30s`, `15m`, `2h` or `1d` as milliseconds. */
+/** MAX_DURATION_MS is the longest duration parseDuration takes: 366 days. */
+export const MAX_DURATION_MS = 366 * 86_400_000;
+
+/** parseDuration reads `90`, `30s`, `15m`, `2h` or `30d` as milliseconds, from 1 s to 366 days. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)(s|m|h|d)?$/.exec(text.trim());
-  if (!m || Number(m[1]) === 0) throw new VaultError('VAULT_BAD_INPUT', `"${text}" is not a duration; write e.g. 90s, 15m, 2h or 1d.`);
-  return Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  const m = /^(\d{1,12})(s|m|h|d)?$/.exec(text.trim());
+  const ms = m ? Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 's') as 's' | 'm' | 'h' | 'd'] : NaN;
+  if (!(ms > 0 && ms <= MAX_DURATION_MS)) {
+    throw new VaultError('VAULT_USAGE', `"${text.slice(0, 20)}" is not a duration from 1s to 366d; write e.g. 90s, 15m, 2h or 30d.`);
+  }
+  return ms;
+}
+
+/** ParseFailure is what oclif's parser throws: unexpected arguments carry `args` (strings), unknown flags `flags`. */
+type ParseFailure = Error & { parse?: unknown; args?: unknown; flags?: unknown; oclif?: { exit?: number } };
+
+/**
+ * usageError turns an oclif parse failure into VAULT_USAGE (exit 2) whose message quotes nothing that
+ * was typed except flag names: an extra argument is as likely as not a secret (`sv set app/x MySecret123`).
+ */
+export function usageError(err: ParseFailure, id: string, argv: string[]): VaultError {
+  const help = `\`sv ${id} --help\` shows what it takes`;
+  if (Array.isArray(err.args) && err.args.every((a) => typeof a === 'string')) {
+    const n = err.args.length;
+    const what = `${n} unexpected argument${n === 1 ? '' : 's'} (not shown: ${n === 1 ? 'it' : 'one'} may be a secret)`;
+    if (id === 'set') {
+      return new VaultError('VAULT_USAGE', `${what}. \`sv set\` never takes a value from an argument, where the shell's history would keep it: pipe it on standard input, use --from-file FILE, or type it at the prompt. Nothing was stored.`);
+    }
+    return new VaultError('VAULT_USAGE', `${what}; ${help}.`);
+  }
+  if (Array.isArray(err.flags)) {
+    const names = err.flags.map((f) => String(f).split('=')[0]!).map((f) => (/^--?[A-Za-z][A-Za-z0-9-]{0,30}$/.test(f) ? f : '(a flag not shown)'));
+    return new VaultError('VAULT_USAGE', `unknown flag${names.length === 1 ? '' : 's'} ${names.join(', ')}; ${help}.`);
+  }
+  // Other failures (a missing argument, a flag without its value, a bad number) name the flag; keep that
+  // and blank out every word that was typed.
+  let message = err.message.replace(/\nSee more help with --help$/, '').replace(/:?\s*\n\s*/g, ': ').replace(/ {2,}/g, ' ').trim();
+  const typed = argv.flatMap((a) => (a.startsWith('--') && a.includes('=') ? [a.slice(a.indexOf('=') + 1)] : a.startsWith('-') ? [] : [a])).filter((a) => a.length > 0);
+  for (const word of typed.sort((a, b) => b.length - a.length)) message = message.split(word).join('…');
+  return new VaultError('VAULT_USAGE', `${message}; ${help}.`);
 }
 
 /**
@@ -105,6 +140,8 @@ export abstract class VaultCommand extends Command {
   }
 
   protected override async catch(err: Interfaces.CommandError): Promise<unknown> {
+    // oclif's parse failures (exit 2) quote what was typed: say what was wrong without it.
+    if (!(err instanceof VaultError) && ((err as ParseFailure).parse !== undefined || (err as ParseFailure).oclif?.exit === 2)) err = usageError(err as ParseFailure, this.id ?? 'COMMAND', this.argv);
     if (err instanceof VaultError) {
       process.exitCode = reportError(err, this.jsonEnabled());
       return this.exit(process.exitCode);

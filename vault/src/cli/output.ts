@@ -16,6 +16,7 @@ const EXIT: Partial<Record<VaultErrorCode, number>> = {
   VAULT_ROLLBACK: 6,
   VAULT_AUDIT_BROKEN: 6,
   VAULT_NOT_INITIALIZED: 7,
+  VAULT_USAGE: 2,
 };
 
 /** exitCodeFor maps an error code to `sv`'s exit status (documented in the package README). */

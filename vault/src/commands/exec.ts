@@ -9,11 +9,14 @@ export default class Exec extends VaultCommand {
   static override description =
     'Each secret becomes an environment variable named after it (vssh/master -> VSSH_MASTER). The command\'s ' +
     'stdout and stderr are copied with every secret value (3 bytes or longer) replaced by *****, and its exit ' +
-    'code is passed through (128 + N when it dies of signal N). With --json, its output is collected instead.';
+    'code is passed through (128 + N when it dies of signal N). With --json, its output is collected instead. ' +
+    'The command gets no variable that opens the vault (SV_PASSWORD_FILE, SV_KEY_FILE, MESHPOP_HOME) unless --inherit-vault; ' +
+    'a secret whose value an environment variable cannot hold as it is (a NUL byte, not UTF-8) is left out with a warning.';
   static override examples = ['<%= config.bin %> exec -- ./deploy.sh', '<%= config.bin %> exec --only db/prod.password -- psql -h db1'];
   static override strict = false;
   static override flags = {
     only: Flags.string({ description: 'inject only these secrets (comma-separated names)' }),
+    'inherit-vault': Flags.boolean({ description: 'let the command open the vault itself: keep SV_PASSWORD_FILE, SV_KEY_FILE and MESHPOP_HOME in its environment' }),
   };
 
   async run(): Promise<ExecResult & { stdout?: string; stderr?: string }> {
@@ -30,6 +33,8 @@ export default class Exec extends VaultCommand {
         command,
         args,
         ...(only ? { only } : {}),
+        inheritVault: flags['inherit-vault'],
+        onSkip: (s) => process.stderr.write(`sv: warning: ${s.name} is not in the environment: ${s.reason}.\n`),
         ...(out && err ? { stdout: out.stream, stderr: err.stream } : {}),
       });
       process.exitCode = result.exitCode;
