@@ -13,6 +13,8 @@ export interface ServiceUnit {
   execStart: string;
   /** how systemd stops it, e.g. `KillSignal=SIGTERM` or `KillMode=mixed` */
   kill: string;
+  /** exit codes after which it must not be restarted (RestartPreventExitStatus=): nothing a restart fixes */
+  noRestartOn?: number[];
 }
 
 /** writeServiceUnit writes `<dir>/<name>.service` (mode 0644), making `dir` when missing, and returns its path. */
@@ -28,6 +30,7 @@ export function writeServiceUnit(dir: string, u: ServiceUnit): string {
     `ExecStart=${u.execStart}`,
     'Restart=always',
     'RestartSec=2',
+    ...(u.noRestartOn?.length ? [`RestartPreventExitStatus=${u.noRestartOn.join(' ')}`] : []),
     u.kill,
     '',
     '[Install]',

@@ -30,6 +30,8 @@ export interface MeshStatus {
   up: boolean;
   listenPort: number | null;
   peers: PeerStatus[];
+  /** when the coordinator removed this node (it has no peers and must join again), else null */
+  removed: string | null;
 }
 
 interface Known {
@@ -65,7 +67,7 @@ export async function meshStatus(home: string): Promise<MeshStatus> {
     const up = await interfaceExists(state.iface);
     const live = up ? await showInterface(state.iface) : undefined;
     const reply = readCachedPeers(paths.peers)?.reply;
-    return { role: 'node', name: state.name, meshIp: state.meshIp, iface: state.iface, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, reply?.peers ?? []) };
+    return { role: 'node', name: state.name, meshIp: state.meshIp, iface: state.iface, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, reply?.peers ?? []), removed: state.removed ?? null };
   }
   if (existsSync(paths.registry)) {
     const registry = openLocalRegistry(home);
@@ -74,7 +76,7 @@ export async function meshStatus(home: string): Promise<MeshStatus> {
       const name = registry.getMeta('iface') ?? iface;
       const up = await interfaceExists(name);
       const live = up ? await showInterface(name) : undefined;
-      return { role: 'coordinator', name: 'coordinator', meshIp: COORDINATOR_IP, iface: name, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, registry.listNodes()) };
+      return { role: 'coordinator', name: 'coordinator', meshIp: COORDINATOR_IP, iface: name, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, registry.listNodes()), removed: null };
     } finally {
       registry.close();
     }

@@ -1,10 +1,12 @@
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Registry } from '../src/registry/registry.js';
+import { startTimeOf } from '../src/pidfile.js';
+import { encodeToken } from '../src/token.js';
 
 // The `wire` bin as a whole process, for what needs no network namespace (the lab tests do the rest).
 const WIRE = fileURLToPath(new URL('../bin/run.js', import.meta.url));
@@ -74,6 +76,48 @@ describe('wire', () => {
     expect(wire(['token', 'revoke', 'g2']).code).toBe(4);
   });
 
+  it('down kills only the `wire up` that up.pid names: a stale file (a reused pid) kills nothing', async () => {
+    mkdirSync(join(home, 'wire'), { recursive: true });
+    writeFileSync(join(home, 'wire', 'node.json'), JSON.stringify({ id: 'x', name: 'g2', meshIp: '10.99.0.2', iface: 'wiretest9', listenPort: 51820 }));
+    const victim = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const start = startTimeOf(victim.pid!)!;
+      expect(start).toMatch(/^\d+$/);
+      for (const text of [`${victim.pid}\n`, `${victim.pid} ${Number(start) + 1}\n`]) {
+        writeFileSync(join(home, 'wire', 'up.pid'), text);
+        const r = wire(['down', '--json']);
+        expect(r.code, r.stderr).toBe(0);
+        expect(JSON.parse(r.stdout)).toMatchObject({ stopped: false, stalePid: victim.pid });
+        expect(r.stderr).toContain('nothing was killed');
+        expect(victim.exitCode === null && victim.signalCode === null, 'the unrelated process still runs').toBe(true);
+        expect(existsSync(join(home, 'wire', 'up.pid'))).toBe(false);
+      }
+      // The same pid with its own start time is the process that wrote the file: it is stopped.
+      writeFileSync(join(home, 'wire', 'up.pid'), `${victim.pid} ${start}\n`);
+      const exited = new Promise((resolve) => victim.once('exit', (_code, signal) => resolve(signal)));
+      expect(JSON.parse(wire(['down', '--json']).stdout)).toMatchObject({ stopped: true, stalePid: null, unit: null });
+      expect(await exited).toBe('SIGTERM');
+    } finally {
+      victim.kill('SIGKILL');
+    }
+  });
+
+  it('up --join checks what it can before it spends the token: the interface name, root', () => {
+    // The token names a coordinator nobody answers at: had the join gone ahead, this would be exit 6.
+    const token = encodeToken({ url: 'https://127.0.0.1:9', fingerprint: Array.from({ length: 32 }, () => 'AB').join(':'), name: 'g2', id: 'abc', secret: 's3cret', probePort: 9 });
+    const long = wire(['up', '--join', token, '--interface', 'abcdefghijklmnopqrstuvwx', '--json']);
+    expect(long.code).toBe(2);
+    expect(JSON.parse(long.stdout).error.message).toContain('cannot be an interface name');
+    expect(wire(['up', '--join', token, '--interface', 'a/b']).code).toBe(2);
+    expect(existsSync(join(home, 'wire', 'node.json'))).toBe(false);
+    if (process.getuid?.() === 0) {
+      chownSync(home, 65534, 65534);
+      const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, WIRE, 'up', '--join', token, '--json'], { env: { ...process.env, MESHPOP_HOME: home }, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(12);
+      expect(JSON.parse(r.stdout).error).toMatchObject({ code: 'WIRE_NOT_PERMITTED', message: expect.stringContaining('needs root (or CAP_NET_ADMIN)') });
+    }
+  });
+
   it('install-service writes a unit that runs wire with the vault opened unattended', () => {
     const dir = join(home, 'units');
     const r = wire(['install-service', '--role', 'coordinator', '--endpoint', '203.0.113.7', '--vault-key-file', '/var/lib/meshpop/vault.key', '--dir', dir, '--json']);
@@ -83,6 +127,10 @@ describe('wire', () => {
     expect(unit).toContain('Environment=SV_KEY_FILE=/var/lib/meshpop/vault.key');
     expect(unit).toMatch(/ExecStart=\S+node \S+wire\/bin\/run\.js serve --endpoint 203\.0\.113\.7/);
     expect(unit).toContain('Restart=always');
+    expect(unit).toContain('RestartPreventExitStatus=2\n');
+    expect(wire(['install-service', '--role', 'node', '--vault-key-file', 'k', '--dir', dir]).code).toBe(0);
+    // a node removed from the mesh exits 11: the unit must not restart it into the same refusal
+    expect(readFileSync(join(dir, 'wire-up.service'), 'utf8')).toContain('RestartPreventExitStatus=2 11\n');
     expect(wire(['install-service', '--role', 'node', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('cannot type a password') });
     expect(wire(['install-service', '--role', 'coordinator', '--vault-key-file', 'k', '--dir', dir])).toMatchObject({ code: 2, stderr: expect.stringContaining('--endpoint') });
   });

@@ -42,6 +42,8 @@ export default class InstallService extends WireCommand {
       },
       execStart: `${process.execPath} ${bin} ${exec}`,
       kill: 'KillSignal=SIGTERM',
+      // 2: bad input, 11: removed from the mesh (`wire up`): a restart would only loop.
+      noRestartOn: flags.role === 'coordinator' ? [2] : [2, 11],
     });
     this.log(`Wrote ${path}; now: systemctl daemon-reload && systemctl enable --now ${unit}`);
     return { unit, path };

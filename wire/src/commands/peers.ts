@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { WireCommand, ago, table } from '../cli/base.js';
 import { openLocalRegistry } from '../coordinator/local.js';
-import { readCachedPeers } from '../node/state.js';
+import { checkNotRemoved, readCachedPeers, readNodeState } from '../node/state.js';
 import { WireError } from '../errors.js';
 
 interface PeerRow {
@@ -29,6 +29,7 @@ export default class Peers extends WireCommand {
         registry.close();
       }
     } else {
+      if (existsSync(this.paths.node)) checkNotRemoved(readNodeState(this.paths.node));
       const cached = readCachedPeers(this.paths.peers);
       if (!cached) throw new WireError('WIRE_NOT_JOINED', 'no peer list here: run `wire up --join TOKEN` (or this on the coordinator).');
       rows = cached.reply.peers.map((p) => ({ name: p.name, meshIp: p.meshIp, status: p.online ? 'online' : 'offline', endpoint: p.endpoint, tailscaleIp: p.tailscaleIp }));

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { rmSync, writeFileSync } from 'node:fs';
+import { removePidFile, writePidFile } from '../pidfile.js';
 import { WireCommand } from '../cli/base.js';
 import { startCoordinator } from '../coordinator/serve.js';
 
@@ -34,11 +34,11 @@ export default class Serve extends WireCommand {
       syncIntervalMs: flags['sync-interval'] * 1000,
       relay: flags.relay,
     });
-    writeFileSync(this.paths.servePid, `${process.pid}\n`, { mode: 0o600 });
+    writePidFile(this.paths.servePid);
     await new Promise<void>((resolve) => {
       for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve());
     });
     await c.close();
-    rmSync(this.paths.servePid, { force: true });
+    removePidFile(this.paths.servePid);
   }
 }

@@ -10,7 +10,7 @@ export default class Status extends WireCommand {
   async run(): Promise<MeshStatus> {
     await this.parse(Status);
     const s = await meshStatus(this.home);
-    this.log(`${s.role} ${s.name}  ${s.meshIp}  ${s.iface} ${s.up ? `up, port ${s.listenPort}` : 'DOWN'}`);
+    this.log(`${s.role} ${s.name}  ${s.meshIp}  ${s.iface} ${s.up ? `up, port ${s.listenPort}` : 'DOWN'}${s.removed ? `  REMOVED from the mesh by the coordinator (${s.removed}): join again with a new token` : ''}`);
     if (s.peers.length) {
       this.log(table(
         ['PEER', 'MESH IP', 'ENDPOINT', 'HANDSHAKE', 'RX', 'TX', 'PATH'],

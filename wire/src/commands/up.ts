@@ -3,6 +3,8 @@ import { WireCommand } from '../cli/base.js';
 import { KEEPALIVE_S } from '../coordinator/peers.js';
 import { checkStaleAfter, runNode } from '../node/daemon.js';
 import { joinMesh } from '../node/join.js';
+import { REMOVED_MESSAGE } from '../node/state.js';
+import { WireError } from '../errors.js';
 
 export default class Up extends WireCommand {
   static override summary = 'Join the mesh (with --join) and keep this machine\'s interface in step with it.';
@@ -21,17 +23,18 @@ export default class Up extends WireCommand {
     'stale-after': Flags.integer({ description: `a peer silent for N seconds (at least ${KEEPALIVE_S}, the keepalive) is stale: re-resolve, then relay`, default: 180 }),
   };
 
-  async run(): Promise<{ outcome: 'stopped' | 'removed' }> {
+  async run(): Promise<{ outcome: 'stopped' }> {
     const { flags } = await this.parse(Up);
     checkStaleAfter(flags['stale-after'] * 1000);
     if (flags.join) {
-      const { state } = await joinMesh({ home: this.home, token: flags.join, ...(flags.name ? { name: flags.name } : {}), iface: flags.interface, listenPort: flags['listen-port'] });
-      this.logToStderr(`wire: joined as ${state.name} (${state.meshIp})`);
+      const { state, reply } = await joinMesh({ home: this.home, token: flags.join, ...(flags.name ? { name: flags.name } : {}), iface: flags.interface, listenPort: flags['listen-port'] });
+      this.logToStderr(reply ? `wire: joined as ${state.name} (${state.meshIp})` : `wire: already joined with this token as ${state.name} (${state.meshIp}); bringing it up`);
     }
     const stop = new AbortController();
     for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => stop.abort());
     const outcome = await runNode({ home: this.home, signal: stop.signal, staleMs: flags['stale-after'] * 1000, ...(flags.interval ? { intervalMs: flags.interval * 1000 } : {}) });
-    if (outcome === 'removed') this.logToStderr('wire: this node was removed from the mesh; join again with a new token.');
+    // An exit code of its own (11), on which the systemd unit does not restart it.
+    if (outcome === 'removed') throw new WireError('WIRE_REMOVED', `this node was ${REMOVED_MESSAGE}`);
     return { outcome };
   }
 }

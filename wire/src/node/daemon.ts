@@ -1,5 +1,5 @@
 import { createSocket } from 'node:dgram';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writePidFile, removePidFile } from '../pidfile.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openVault } from '@meshpop/vault';
 import { WireError, isWireError } from '../errors.js';
@@ -9,11 +9,12 @@ import { wirePaths } from '../paths.js';
 import { MESH_PREFIX } from '../registry/addresses.js';
 import { SyncReply } from '../coordinator/api.js';
 import { WgInterface } from '../wg/iface.js';
+import { hasNetAdmin } from '../wg/preflight.js';
 import { PeerChange, PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
 import { showInterface } from '../wg/show.js';
 import { callCoordinator } from './client.js';
 import { gatherInfo, lanAddresses } from './info.js';
-import { normalizeReply, readCachedPeers, readNodeState, writeCachedPeers } from './state.js';
+import { REMOVED_MESSAGE, checkNotRemoved, clearCachedPeers, normalizeReply, readCachedPeers, readNodeState, writeCachedPeers, writeNodeState } from './state.js';
 import { STALE_AFTER_MS, Watchdog } from './watchdog.js';
 
 /** DaemonOptions configure `wire up`. */
@@ -75,13 +76,14 @@ export function checkStaleAfter(staleMs: number): void {
  * and applies what changed as a diff, never tearing the interface down. A watchdog looks after each
  * peer's path (re-resolve, relay, retry direct) and after this machine's own addresses.
  * If wireguard-go dies, the interface is brought back and every peer re-applied. Removed from the mesh,
- * it drops every peer and stops. It returns when `signal` aborts, after taking the interface down.
+ * it forgets its peers (peers.json), marks node.json removed, takes the interface down and returns 'removed'. It returns when `signal` aborts, after taking the interface down.
  */
 export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed'> {
   const log = logger('wire-up');
   const paths = wirePaths(opts.home);
   checkStaleAfter(opts.staleMs ?? STALE_AFTER_MS);
-  const state = readNodeState(paths.node);
+  const state = checkNotRemoved(readNodeState(paths.node));
+  if (!hasNetAdmin()) throw new WireError('WIRE_NOT_PERMITTED', 'bringing up a WireGuard interface needs root (or CAP_NET_ADMIN): run it with sudo.');
   const vault = await openVault({ home: opts.home });
   const privateKey = await vault.getString('wire/private-key');
   const credential = await vault.getString('wire/credential');
@@ -90,7 +92,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
   const iface = new WgInterface(state.iface);
   const bringUp = (): Promise<void> => iface.up({ name: state.iface, address: `${state.meshIp}/${MESH_PREFIX}`, privateKey, listenPort: state.listenPort });
   await bringUp();
-  writeFileSync(paths.upPid, `${process.pid}\n`, { mode: 0o600 });
+  writePidFile(paths.upPid);
   log.info({ iface: state.iface, backend: iface.backend, meshIp: state.meshIp, name: state.name }, 'interface up');
 
   let applied = new Map<string, PeerConfig>();
@@ -192,10 +194,12 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
           continue;
         }
         if (isWireError(err, 'WIRE_REMOVED')) {
-          log.warn('this node was removed from the mesh; dropping every peer');
-          current = { ...current!, peers: [] };
-          await apply();
+          log.warn(`${state.name} was ${REMOVED_MESSAGE}`);
           outcome = 'removed';
+          // Forget the peers (the interface goes below), and remember the removal for the next `wire up`.
+          current = undefined;
+          clearCachedPeers(paths.peers);
+          writeNodeState(paths.node, { ...state, removed: new Date().toISOString() });
           break;
         }
         log.warn({ err: (err as Error).message }, 'sync failed; keeping the peers we have');
@@ -208,7 +212,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
     stopped = true;
     clearInterval(watch);
     await iface.down().catch(() => undefined);
-    rmSync(paths.upPid, { force: true });
+    removePidFile(paths.upPid);
     log.info({ iface: state.iface, outcome }, 'interface down');
   }
   return outcome;

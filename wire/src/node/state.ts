@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '@meshpop/vault';
 import { WireError } from '../errors.js';
 import { PeerView } from '../coordinator/peers.js';
@@ -14,12 +14,29 @@ export interface NodeState {
   iface: string;
   listenPort: number;
   joined: string;
+  /** the id of the token this node joined with (so `wire up --join` with the same token carries on) */
+  tokenId?: string;
+  /** when the coordinator removed this node from the mesh (`wire remove`); it must join again */
+  removed?: string;
 }
 
 /** readNodeState returns this node's identity, or throws WIRE_NOT_JOINED. */
 export function readNodeState(file: string): NodeState {
   if (!existsSync(file)) throw new WireError('WIRE_NOT_JOINED', 'this machine has not joined a mesh: run `wire up --join TOKEN` with a token from `wire token create`.');
-  return JSON.parse(readFileSync(file, 'utf8')) as NodeState;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as NodeState;
+  } catch (err) {
+    throw new WireError('WIRE_NOT_JOINED', `${file} is not readable JSON (${(err as Error).message.slice(0, 80)}); move it away and join again with a new token.`, { cause: err });
+  }
+}
+
+/** REMOVED_MESSAGE is what a node says when the coordinator removed it. */
+export const REMOVED_MESSAGE = 'removed from the mesh by the coordinator (`wire remove`); its peers and interface are gone: join again with a new token (`wire up --join TOKEN`).';
+
+/** checkNotRemoved throws WIRE_REMOVED when the coordinator removed this node. */
+export function checkNotRemoved(s: NodeState): NodeState {
+  if (s.removed) throw new WireError('WIRE_REMOVED', `${s.name} was ${REMOVED_MESSAGE}`);
+  return s;
 }
 
 export function writeNodeState(file: string, s: NodeState): void {
@@ -61,6 +78,11 @@ export function normalizeReply(reply: SyncReply): SyncReply {
 
 export function writeCachedPeers(file: string, reply: SyncReply): void {
   writeFileAtomic(file, Buffer.from(JSON.stringify({ fetched: new Date().toISOString(), reply } satisfies CachedPeers) + '\n'));
+}
+
+/** clearCachedPeers deletes the cached peer list (after a removal: the peers it names are not ours any more). */
+export function clearCachedPeers(file: string): void {
+  rmSync(file, { force: true });
 }
 
 /** peerByName finds a peer (or the coordinator) by name or mesh IP in a peer list. */

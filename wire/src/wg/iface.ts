@@ -34,6 +34,27 @@ async function withKeyFile<T>(privateKey: string, fn: (file: string) => Promise<
   }
 }
 
+/**
+ * wireguardGoReason picks what went wrong out of wireguard-go's stderr: its ERROR lines (without the log
+ * prefix), not the banner it draws in a box when the kernel could have done the job.
+ */
+export function wireguardGoReason(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !/^[\u2500-\u257f]/.test(l));
+  const errors = lines.filter((l) => /^ERROR:/.test(l)).map((l) => l.replace(/^ERROR: \([^)]*\) [\d/]+ [\d:]+ /, ''));
+  return (errors.length ? errors.join('; ') : lines.join(' ')).slice(-500) || 'no message';
+}
+
+/** IFNAME_RE is what Linux takes as an interface name: 1 to 15 characters, none of them '/', ':' or a space. */
+const IFNAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/;
+
+/** checkIfaceName throws WIRE_BAD_INPUT unless `name` can be a network interface's name. */
+export function checkIfaceName(name: string): string {
+  if (!IFNAME_RE.test(name)) {
+    throw new WireError('WIRE_BAD_INPUT', `"${name.slice(0, 40)}" cannot be an interface name: Linux takes 1 to 15 letters, digits, '_', '.' or '-' (e.g. wire0).`);
+  }
+  return name;
+}
+
 /** interfaceExists tells whether a network interface of this name exists here. */
 export async function interfaceExists(name: string): Promise<boolean> {
   try {
@@ -56,7 +77,7 @@ export class WgInterface {
   #exited: Promise<void> | undefined;
 
   constructor(name: string) {
-    this.name = name;
+    this.name = checkIfaceName(name);
   }
 
   /** exited resolves when the wireguard-go daemon ends (never for a kernel interface). */
@@ -84,10 +105,11 @@ export class WgInterface {
     this.backend = 'wireguard-go';
     const child = spawn('wireguard-go', ['-f', this.name], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-2000)));
+    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    // 'close', not 'exit': the reason is the last thing wireguard-go writes, and it may still be in the pipe at exit.
     const failed = new Promise<never>((_, reject) => {
       child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool('wireguard-go') : err));
-      child.once('exit', (code) => reject(new WireError('WIRE_COMMAND_FAILED', `wireguard-go ${this.name} exited (${code}) while starting: ${stderr.trim().slice(-500)}`)));
+      child.once('close', (code) => reject(new WireError('WIRE_COMMAND_FAILED', `wireguard-go ${this.name} exited (${code}) while starting: ${wireguardGoReason(stderr)}`)));
     });
     failed.catch(() => {});
     this.#child = child;
