@@ -1,4 +1,5 @@
-import { KdfParams, checkKdfParams } from './crypto/kdf.js';
+import { AuditRecord, parseRecord } from './audit.js';
+import { KdfParams, kdfParamsProblem } from './crypto/kdf.js';
 import { mac, sameBytes, sha256Hex } from './crypto/keys.js';
 import { VaultError } from './errors.js';
 
@@ -53,6 +54,8 @@ export interface StoreHeader {
   keyId: string;
   slots: Slot[];
   shares: SharesInfo | null;
+  /** the audit record of the write that made this store (absent in stores written before it existed) */
+  audit?: AuditRecord;
 }
 
 /** Entry is one secret: metadata in the clear, value sealed with the name and version as AAD. */
@@ -108,6 +111,7 @@ export function parseStore(bytes: Uint8Array, file: string): ParsedStore {
     header = checkHeader(JSON.parse(lines[1]!));
     for (const line of lines.slice(2, -2)) entries.push(checkEntry(JSON.parse(line)));
   } catch (err) {
+    if (err instanceof VaultError) throw err;
     throw corrupt(file, err instanceof Error ? err.message : String(err));
   }
   for (let i = 1; i < entries.length; i++) {
@@ -169,12 +173,21 @@ function checkSlot(v: unknown): Slot {
   if (kind === 'password') {
     const k = obj(o.kdf, 'slot.kdf');
     if (k.algorithm !== 'argon2id') throw new Error('slot.kdf.algorithm is not argon2id');
-    const kdf = checkKdfParams({
+    const kdf: KdfParams = {
       algorithm: 'argon2id',
       memoryKiB: int(k, 'memoryKiB', 'kdf'),
       iterations: int(k, 'iterations', 'kdf'),
       parallelism: int(k, 'parallelism', 'kdf'),
-    });
+    };
+    // The checksum held, so these were written deliberately; sv never writes parameters out of range.
+    // Refuse them before Argon2id runs, so an edited header cannot make an unlock cost what it likes.
+    const problem = kdfParamsProblem(kdf);
+    if (problem) {
+      throw new VaultError(
+        'VAULT_TAMPERED',
+        `the vault store asks for Argon2id parameters sv never writes (${problem}): its header was edited. Nothing was changed; restore the store from a backup.`,
+      );
+    }
     return { kind, kdf, ...base };
   }
   if (kind === 'keyfile') return { kind, ...base };
@@ -198,6 +211,12 @@ function checkHeader(v: unknown): StoreHeader {
       created: str(s, 'created', 'shares'),
     };
   }
+  let audit: AuditRecord | undefined;
+  if (o.audit !== undefined) {
+    const rec = parseRecord(JSON.stringify(o.audit));
+    if (typeof rec === 'string') throw new Error(`header.audit: ${rec}`);
+    audit = rec;
+  }
   return {
     id,
     created: str(o, 'created', 'header'),
@@ -205,6 +224,7 @@ function checkHeader(v: unknown): StoreHeader {
     keyId,
     slots: o.slots.map(checkSlot),
     shares,
+    ...(audit ? { audit } : {}),
   };
 }
 

@@ -21,5 +21,5 @@ export { envName, checkName } from './names.js';
 export { splitKey, combineShares } from './shamir.js';
 export { encryptSv01, decryptSv01, encodeSv01, decodeSv01, fileAad, type Sv01Blob, type Sv01Key } from './sv01.js';
 export { exportBundle, importBundle, type ImportResult } from './bundle.js';
-export { readAudit, verifyAudit, type AuditRecord, type AuditReport } from './audit.js';
+export { readAudit, inspectAudit, type AuditRecord, type AuditReport } from './audit.js';
 export { writeFileAtomic } from './fsutil.js';

@@ -9,6 +9,8 @@ export interface VaultPaths {
   lock: string;
   audit: string;
   auditLock: string;
+  /** the log's MACed head: how far it was written (see audit.ts) */
+  auditHead: string;
   socket: string;
 }
 
@@ -29,6 +31,7 @@ export function vaultPaths(home: string = meshpopHome()): VaultPaths {
     lock: join(dir, 'store.lock'),
     audit: join(dir, 'audit.jsonl'),
     auditLock: join(dir, 'audit.lock'),
+    auditHead: join(dir, 'audit.head'),
     socket: join(dir, 'agent.sock'),
   };
 }

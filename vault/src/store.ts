@@ -1,11 +1,11 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { KEY_BYTES, open, seal } from './crypto/aead.js';
 import { DEFAULT_KDF, KdfParams, checkKdfParams, deriveKey } from './crypto/kdf.js';
 import { keyId, subkey } from './crypto/keys.js';
-import { auditBroken, appendAudit, lastRecord, verifyAudit, AuditEvent } from './audit.js';
+import { AuditEvent, AuditLog, StoreAnchor } from './audit.js';
 import { VaultError } from './errors.js';
 import { Entry, KeyFileSlot, ParsedStore, PasswordSlot, StoreDoc, checkMac, parseStore, serializeStore } from './format.js';
 import { assertPrivateDir, ensureDir, ioError, writeFileAtomic } from './fsutil.js';
@@ -108,17 +108,57 @@ export function readHeader(paths: VaultPaths): StoreDoc {
   return readStore(paths).doc;
 }
 
-function checkRollback(paths: VaultPaths, generation: number): void {
-  const last = lastRecord(paths.audit);
-  // A writer writes the store, then its audit record: a store read before the log can be behind it
-  // because another process wrote in between. Read the store again, now, before calling it a rollback.
-  if (last && typeof last.gen === 'number' && last.gen > generation && last.gen > readStore(paths).doc.header.generation) {
-    throw new VaultError(
-      'VAULT_ROLLBACK',
-      `the vault store is at generation ${generation} but the audit log has seen generation ${last.gen}: ` +
-        'an older copy of the store was put back (rollback). Nothing was changed; restore the newest store.',
-    );
+/** anchorOf is what a store says about the audit log: its generation and the record of its last write. */
+function anchorOf(doc: StoreDoc): StoreAnchor {
+  return { generation: doc.header.generation, ...(doc.header.audit ? { record: doc.header.audit } : {}) };
+}
+
+/** auditKey is the key that MACs the audit log's lines and head. */
+const auditKey = (master: Uint8Array): Uint8Array => subkey(master, 'audit');
+
+const TEMP_PREFIX = 'store.sv.tmp-';
+
+/**
+ * sweepTemps removes temp files of store writes that were killed before their rename. Each is a whole
+ * copy of some store (with its password slot), so none is left lying around. Call it holding the store's lock.
+ */
+function sweepTemps(paths: VaultPaths): void {
+  let names: string[];
+  try {
+    names = readdirSync(paths.dir);
+  } catch {
+    return;
   }
+  for (const n of names) {
+    if (!n.startsWith(TEMP_PREFIX)) continue;
+    try { unlinkSync(`${paths.dir}/${n}`); } catch { /* gone already */ }
+  }
+}
+
+/** hasTemps tells whether a killed write left a temp file behind (cheap: one readdir). */
+function hasTemps(paths: VaultPaths): boolean {
+  try {
+    return readdirSync(paths.dir).some((n) => n.startsWith(TEMP_PREFIX));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * commitStore writes `doc` (its generation already raised) and the audit record of `ev`, under the log's
+ * lock: the record goes inside the MACed store first, then into the log, so a crash between the two
+ * leaves a store that carries its own record, which the next open appends. A store's first record
+ * (a new vault, or one written before records existed) moves the head first, so that such a store never
+ * lacks a head. It returns the append, for the caller to run and to say, when only that fails, that the write was saved.
+ */
+function commitStore(log: AuditLog, paths: VaultPaths, doc: StoreDoc, master: Uint8Array, ev: AuditEvent): () => void {
+  const key = auditKey(master);
+  const rec = log.next(doc.header.generation, ev, key);
+  const first = !doc.header.audit;
+  doc.header.audit = rec;
+  if (first) log.writeHead(rec, key);
+  writeFileAtomic(paths.store, serializeStore(doc, subkey(master, 'mac')));
+  return () => log.append(rec, key);
 }
 
 /** InitOptions are the choices `sv init` makes. */
@@ -174,10 +214,11 @@ export async function initVault(opts: InitOptions): Promise<InitResult> {
       },
       entries: [],
     };
+    sweepTemps(paths);
     // A log left by an earlier vault at this place would read as a rollback of the new one: keep it aside.
-    if (existsSync(paths.audit)) renameSync(paths.audit, `${paths.audit}.${Date.now()}.old`);
-    writeFileAtomic(paths.store, serializeStore(doc, subkey(master, 'mac')));
-    await appendAudit(paths.audit, paths.auditLock, 1, { op: 'init', ...selfActor() });
+    const stamp = Date.now();
+    for (const f of [paths.audit, paths.auditHead]) if (existsSync(f)) renameSync(f, `${f}.${stamp}.old`);
+    await AuditLog.open(paths, (log) => commitStore(log, paths, doc, master, { op: 'init', ...selfActor() })());
     return { id, store: paths.store, shares, ...(shareCfg ? { threshold: shareCfg.threshold } : {}), ...(keyFile ? { keyFile } : {}) };
   });
 }
@@ -228,8 +269,10 @@ export class LocalVault implements Vault {
       }
     }
     checkMac(parsed, subkey(master, 'mac'), paths.store);
-    checkRollback(paths, header.generation);
-    return new LocalVault(paths, master, opts.actor ?? selfActor());
+    if (hasTemps(paths)) await withLock(paths.lock, () => sweepTemps(paths));
+    const vault = new LocalVault(paths, master, opts.actor ?? selfActor());
+    await vault.#open(() => undefined); // the store again, under the log's lock, and the two checked against each other
+    return vault;
   }
 
   /** assertExists throws VAULT_NOT_INITIALIZED (or a damage error) unless a store is at `paths`. */
@@ -249,36 +292,55 @@ export class LocalVault implements Vault {
 
   /** note records an operation that reads no value (unlock, lock, exec) in the audit log. */
   async note(op: string, names?: string[], detail?: string): Promise<void> {
-    const doc = this.#load();
-    await this.#audit(doc.header.generation, { op, ...(names ? { names } : {}), ...(detail ? { detail } : {}) });
+    await this.#open((doc, log) => this.#record(log, doc, { op, ...(names ? { names } : {}), ...(detail ? { detail } : {}) }));
   }
 
-  #load(): StoreDoc {
-    const parsed = readStore(this.paths);
-    checkMac(parsed, subkey(this.#master, 'mac'), this.paths.store);
-    checkRollback(this.paths, parsed.doc.header.generation);
-    return parsed.doc;
+  /**
+   * #open runs `fn` on the store read afresh (checksum, MAC) under the audit log's lock, once the log and the
+   * store agree (no rollback of either, no truncated, rewritten or forged log; a write's record a crash kept
+   * out of the log is appended from the store). `whole` checks every line of the log, not just its tail.
+   */
+  async #open<T>(fn: (doc: StoreDoc, log: AuditLog) => T, whole = false): Promise<T> {
+    return AuditLog.open(this.paths, (log) => {
+      const parsed = readStore(this.paths);
+      checkMac(parsed, subkey(this.#master, 'mac'), this.paths.store);
+      log.check(anchorOf(parsed.doc), { key: auditKey(this.#master), repair: true });
+      return fn(parsed.doc, log);
+    }, whole);
   }
 
-  async #audit(gen: number, ev: Omit<AuditEvent, 'via' | 'pid' | 'uid'>): Promise<void> {
-    await appendAudit(this.paths.audit, this.paths.auditLock, gen, { ...ev, ...this.#actor });
+  /** #record appends `ev`, done by this vault's actor at the store's generation, to the log. */
+  #record(log: AuditLog, doc: StoreDoc, ev: Omit<AuditEvent, 'via' | 'pid' | 'uid'>): void {
+    const key = auditKey(this.#master);
+    log.append(log.next(doc.header.generation, { ...ev, ...this.#actor }, key), key);
   }
 
-  /** #mutate changes the store under its lock: read fresh, change, bump generation, write, audit. */
+  /** #mutate changes the store under its lock: read fresh, change, bump generation, write it with its audit record. */
   async #mutate<T>(op: string, names: string[] | undefined, fn: (doc: StoreDoc) => T | Promise<T>, nextMaster?: Uint8Array): Promise<T> {
     return withLock(this.paths.lock, async () => {
-      const doc = this.#load();
+      sweepTemps(this.paths);
+      const doc = await this.#open((d) => d);
+      const onDisk = anchorOf(doc);
       const result = await fn(doc);
       doc.header.generation += 1;
-      writeFileAtomic(this.paths.store, serializeStore(doc, subkey(nextMaster ?? this.#master, 'mac')));
-      if (nextMaster) this.#master = nextMaster;
-      try {
-        await this.#audit(doc.header.generation, { op, ...(names ? { names } : {}) });
-      } catch (err) {
-        // The store already holds the change: say so, rather than the usual "unchanged".
-        const e = err as VaultError;
-        throw new VaultError(e.code ?? 'VAULT_IO', `\`${op}\` was saved, but the audit log could not record it (${e.message}) Free space or fix ${this.paths.audit}, then run \`sv verify\`.`, { cause: err });
-      }
+      const master = nextMaster ?? this.#master;
+      await AuditLog.open(this.paths, (log) => {
+        log.check(onDisk, { key: auditKey(this.#master), repair: true });
+        const appendRecord = commitStore(log, this.paths, doc, master, { op, ...(names ? { names } : {}), ...this.#actor });
+        this.#master = master;
+        try {
+          appendRecord();
+        } catch (err) {
+          // The store already holds the change and its record: say so, rather than the usual "unchanged".
+          const e = err as VaultError;
+          throw new VaultError(
+            e.code ?? 'VAULT_IO',
+            `\`${op}\` was saved, but its audit line could not be written (${e.message}) The store keeps the record; ` +
+              `the next sv command writes it to ${this.paths.audit} once that works (free space or fix the file).`,
+            { cause: err },
+          );
+        }
+      });
       return result;
     });
   }
@@ -306,23 +368,24 @@ export class LocalVault implements Vault {
 
   async has(name: string): Promise<boolean> {
     checkName(name);
-    return this.#load().entries.some((e) => e.name === name);
+    return this.#open((doc) => doc.entries.some((e) => e.name === name));
   }
 
   async getMany(names?: string[], op = 'get-many'): Promise<Map<string, Uint8Array>> {
     names?.forEach(checkName);
-    const doc = this.#load();
-    const wanted = names ?? doc.entries.map((e) => e.name);
-    const byName = new Map(doc.entries.map((e) => [e.name, e]));
-    const missing = wanted.filter((n) => !byName.has(n));
-    if (missing.length > 0) {
-      await this.#audit(doc.header.generation, { op, names: wanted, ok: false, detail: 'not found' });
-      throw new VaultError('VAULT_NOT_FOUND', `no secret named ${missing.join(', ')}; \`sv list\` shows the names there are.`);
-    }
-    const out = new Map<string, Uint8Array>();
-    for (const n of wanted) out.set(n, this.#decrypt(doc, byName.get(n)!));
-    await this.#audit(doc.header.generation, { op, names: wanted });
-    return out;
+    return this.#open((doc, log) => {
+      const wanted = names ?? doc.entries.map((e) => e.name);
+      const byName = new Map(doc.entries.map((e) => [e.name, e]));
+      const missing = wanted.filter((n) => !byName.has(n));
+      if (missing.length > 0) {
+        this.#record(log, doc, { op, names: wanted, ok: false, detail: 'not found' });
+        throw new VaultError('VAULT_NOT_FOUND', `no secret named ${missing.join(', ')}; \`sv list\` shows the names there are.`);
+      }
+      const out = new Map<string, Uint8Array>();
+      for (const n of wanted) out.set(n, this.#decrypt(doc, byName.get(n)!));
+      this.#record(log, doc, { op, names: wanted });
+      return out;
+    });
   }
 
   async set(name: string, value: Uint8Array | string, meta: SecretMeta = {}): Promise<SecretInfo> {
@@ -351,9 +414,10 @@ export class LocalVault implements Vault {
   }
 
   async list(): Promise<SecretInfo[]> {
-    const doc = this.#load();
-    await this.#audit(doc.header.generation, { op: 'list' });
-    return doc.entries.map(info);
+    return this.#open((doc, log) => {
+      this.#record(log, doc, { op: 'list' });
+      return doc.entries.map(info);
+    });
   }
 
   async remove(name: string): Promise<void> {
@@ -374,12 +438,13 @@ export class LocalVault implements Vault {
   }
 
   async verify(): Promise<VerifyReport> {
-    const doc = this.#load();
-    for (const e of doc.entries) this.#decrypt(doc, e);
-    const audit = verifyAudit(this.paths.audit);
-    if (!audit.ok) throw auditBroken(this.paths.audit, audit);
-    await this.#audit(doc.header.generation, { op: 'verify' });
-    return { ok: true, store: this.paths.store, generation: doc.header.generation, secrets: doc.entries.length, audit: { entries: audit.entries + 1 } };
+    return this.#open((doc, log) => {
+      for (const e of doc.entries) this.#decrypt(doc, e);
+      // #open checked every line of the log (whole), its head and its MACs against this store.
+      const { entries } = log.check(anchorOf(doc), { key: auditKey(this.#master) });
+      this.#record(log, doc, { op: 'verify' });
+      return { ok: true as const, store: this.paths.store, generation: doc.header.generation, secrets: doc.entries.length, audit: { entries: entries + 1 } };
+    }, true);
   }
 
   /** changePassword wraps the master key under a new password (and optionally new Argon2id parameters). */

@@ -20,7 +20,7 @@ export default class Status extends VaultCommand {
       if (s.shares) this.log(`Shares     ${s.shares.threshold} of ${s.shares.count}, made ${s.shares.created}`);
     }
     this.log(s.agent.running ? `State      unlocked (agent pid ${s.agent.pid}, locks after ${Math.round(s.agent.idleMs / 1000)} s idle)` : `State      locked${s.agent.staleSocket ? ' (a stale agent socket is left; `sv lock` removes it)' : ''}`);
-    this.log(`Audit      ${s.audit.entries} entries, ${s.audit.intact ? 'chain intact' : 'CHAIN BROKEN (sv audit --verify)'}`);
+    this.log(`Audit      ${s.audit.entries} entries, ${s.audit.intact ? 'chain intact (checked without the key; `sv verify` checks its MACs)' : `BROKEN: ${s.audit.problem}`}`);
     return s;
   }
 }

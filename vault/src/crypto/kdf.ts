@@ -18,20 +18,30 @@ export const DEFAULT_KDF: Readonly<KdfParams> = Object.freeze({
   parallelism: 4,
 });
 
-/** checkKdfParams throws VAULT_BAD_INPUT unless `p` are parameters Argon2id accepts. */
+/**
+ * KDF_LIMITS bound what an unlock can cost: at most 2 GiB of memory, 10 passes, 16 lanes, and
+ * memory x passes at most 2 GiB (about ten times the default's work). An unlock runs Argon2id with
+ * the parameters in the store's header before anything can be verified, so whoever can write that
+ * header picks the cost; these bounds cap it.
+ */
+export const KDF_LIMITS = Object.freeze({ maxMemoryKiB: 2 * 1024 * 1024, maxIterations: 10, maxParallelism: 16, maxWorkKiB: 2 * 1024 * 1024 });
+
+/** kdfParamsProblem says what is out of range in `p`, or returns undefined when sv would write them. */
+export function kdfParamsProblem(p: KdfParams): string | undefined {
+  const L = KDF_LIMITS;
+  const int = (n: number, lo: number, hi: number): boolean => Number.isSafeInteger(n) && n >= lo && n <= hi;
+  if (p.algorithm !== 'argon2id') return 'the algorithm must be argon2id';
+  if (!int(p.parallelism, 1, L.maxParallelism)) return `parallelism ${p.parallelism} is not 1-${L.maxParallelism}`;
+  if (!int(p.iterations, 1, L.maxIterations)) return `iterations ${p.iterations} is not 1-${L.maxIterations}`;
+  if (!int(p.memoryKiB, 8 * p.parallelism, L.maxMemoryKiB)) return `memory ${p.memoryKiB} KiB is not ${8 * p.parallelism}-${L.maxMemoryKiB} KiB (at least 8 KiB per lane, at most 2 GiB)`;
+  if (p.memoryKiB * p.iterations > L.maxWorkKiB) return `memory x iterations is ${p.memoryKiB * p.iterations} KiB, more than ${L.maxWorkKiB} KiB (2 GiB)`;
+  return undefined;
+}
+
+/** checkKdfParams throws VAULT_BAD_INPUT unless `p` are parameters within KDF_LIMITS. */
 export function checkKdfParams(p: KdfParams): KdfParams {
-  const ok =
-    p.algorithm === 'argon2id' &&
-    Number.isInteger(p.parallelism) && p.parallelism >= 1 && p.parallelism <= 255 &&
-    Number.isInteger(p.iterations) && p.iterations >= 1 && p.iterations <= 1000 &&
-    Number.isInteger(p.memoryKiB) && p.memoryKiB >= 8 * p.parallelism && p.memoryKiB <= 4 * 1024 * 1024;
-  if (!ok) {
-    throw new VaultError(
-      'VAULT_BAD_INPUT',
-      `Argon2id parameters out of range (memory ${p.memoryKiB} KiB, iterations ${p.iterations}, parallelism ${p.parallelism}): ` +
-        'memory must be at least 8 KiB per lane and at most 4 GiB, iterations 1-1000, parallelism 1-255',
-    );
-  }
+  const problem = kdfParamsProblem(p);
+  if (problem) throw new VaultError('VAULT_BAD_INPUT', `Argon2id parameters out of range: ${problem}.`);
   return p;
 }
 
