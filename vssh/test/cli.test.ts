@@ -53,13 +53,16 @@ describe('vssh exec', () => {
     const issued = await vssh(ctl.env, ['keys', 'issue', 'short', '--json']);
     await vssh(node.env, ['keys', 'import', JSON.parse(issued.stdout).command.split(' ').pop()]);
     const policy = join(node.dir, 'short-timeout.json');
-    writeFileSync(policy, JSON.stringify({ maxTimeoutMs: 400 }));
+    writeFileSync(policy, JSON.stringify({ maxTimeoutMs: 400, allowTunnels: ['127.0.0.1:9'] }));
     const d = await serve(node.env, ['--policy', policy]);
     writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] }, short: { addresses: [`127.0.0.1:${d.port}`] } });
     try {
       const t = await vssh(ctl.env, ['exec', 'short', '--', 'sleep', '30']);
       expect([t.exitCode, t.stderr]).toEqual([124, expect.stringContaining('timed out after 400 ms on short')]);
       expect(t.stderr).not.toContain('undefined');
+      // a tunnel the node's policy refuses is said at once, not "forwarding" and silence
+      const tunnel = await vssh(ctl.env, ['tunnel', 'short', '0:127.0.0.1:80'], { timeout: 20_000 });
+      expect([tunnel.exitCode, tunnel.stdout, tunnel.stderr]).toEqual([7, '', expect.stringContaining('refused by policy (allowTunnels)')]);
     } finally {
       writeNodes(ctl, { n1: { addresses: [`127.0.0.1:${n1.port}`] }, gone: { addresses: ['127.0.0.1:1'] } });
       await d.stop();

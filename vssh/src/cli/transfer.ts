@@ -71,11 +71,11 @@ export async function transferMain(verb: 'put' | 'get' | 'sync', args: string[])
   try {
     const flags = new Set(args.filter((a) => a.startsWith('-')));
     const positional = args.filter((a) => !a.startsWith('-'));
-    const known = new Set(['--json', '--checksum', ...(verb === 'sync' ? ['--delete'] : [])]);
+    const known = new Set(['--json', '--checksum', ...(verb === 'sync' ? ['--delete'] : []), ...(verb === 'get' ? ['--keep-setid'] : [])]);
     const unknown = [...flags].filter((f) => !known.has(f));
     if (unknown.length) throw new VsshError('VSSH_BAD_INPUT', `unknown flag ${unknown[0]} (vssh ${verb} takes ${[...known].join(', ')})`);
     if (positional.length !== 2) throw new VsshError('VSSH_BAD_INPUT', `vssh ${verb} takes a source and a destination, e.g. ${verb === 'get' ? 'g2:/var/log/syslog ./syslog' : './site g2:/var/www'}`);
-    const s = await transfer(positional[0]!, positional[1]!, { checksum: flags.has('--checksum'), delete: flags.has('--delete') }, verb === 'get' ? 'get' : 'put');
+    const s = await transfer(positional[0]!, positional[1]!, { checksum: flags.has('--checksum'), delete: flags.has('--delete'), keepSetid: flags.has('--keep-setid') }, verb === 'get' ? 'get' : 'put');
     if (json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
     else {
       process.stdout.write(describeTransfer(s) + '\n');

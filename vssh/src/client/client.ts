@@ -47,6 +47,8 @@ export interface ExecOutcome extends ExecResult {
 export interface TransferOptions {
   delete?: boolean;
   checksum?: boolean;
+  /** get: keep the setuid and setgid bits the node's files have (cleared by default) */
+  keepSetid?: boolean;
   onBytes?: (n: number) => void;
 }
 
@@ -186,7 +188,7 @@ export class VsshClient {
     let received: ReceiveStats;
     try {
       // confine: the node chooses the paths in its manifest, and must not reach outside `local` with them
-      received = await receiveTree(call.stream, { dest: resolve(local), name: posix.basename(path), checksum: opts.checksum, delete: opts.delete, onBytes: opts.onBytes, onReply: (body) => call.verify(body), confine: true });
+      received = await receiveTree(call.stream, { dest: resolve(local), name: posix.basename(path), checksum: opts.checksum, delete: opts.delete, onBytes: opts.onBytes, onReply: (body) => call.verify(body), confine: true, stripSetid: !opts.keepSetid });
     } catch (err) {
       call.cancel();
       throw err;
@@ -197,10 +199,13 @@ export class VsshClient {
 
   /**
    * tunnel listens on a local TCP port and carries each connection to host:port as seen from the node.
+   * It first asks the node whether its policy allows the tunnel, and throws that refusal (VSSH_POLICY) before
+   * listening; a connection the node refuses or cannot carry later is closed and reported to `onError`.
    * Close the returned server to stop.
    */
-  async tunnel(localPort: number, host: string, port: number, bindHost = '127.0.0.1'): Promise<Server> {
-    const server = createServer((sock) => void this.#carry(sock, host, port));
+  async tunnel(localPort: number, host: string, port: number, bindHost = '127.0.0.1', opts: { onError?: (err: VsshError) => void } = {}): Promise<Server> {
+    await this.request('tunnel', { host, port, check: true });
+    const server = createServer((sock) => void this.#carry(sock, host, port, opts.onError));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(localPort, bindHost, () => resolve());
@@ -208,15 +213,17 @@ export class VsshClient {
     return server;
   }
 
-  async #carry(sock: Socket, host: string, port: number): Promise<void> {
+  async #carry(sock: Socket, host: string, port: number, onError?: (err: VsshError) => void): Promise<void> {
     sock.setNoDelay(true);
+    sock.on('error', () => {}); // the local peer may go first; its socket is destroyed below
     let call: Call;
     try {
       call = await this.call('tunnel', { host, port });
       const first = await call.next();
       if (!first || first.kind !== 'msg' || first.body.connected !== true) throw new VsshError('VSSH_UNREACHABLE', 'the tunnel did not open');
-    } catch {
+    } catch (err) {
       sock.destroy();
+      onError?.(err instanceof VsshError ? err : new VsshError('VSSH_INTERNAL', String(err)));
       return;
     }
     sock.on('error', () => call.cancel());

@@ -13,7 +13,10 @@ export default class Get extends VsshCommand {
     src: Args.string({ required: true, description: 'NODE:/absolute/path' }),
     dest: Args.string({ required: true, description: 'local file or folder' }),
   };
-  static override flags = { checksum: Flags.boolean({ description: 'compare by SHA-256 even when size and mtime match' }) };
+  static override flags = {
+    checksum: Flags.boolean({ description: 'compare by SHA-256 even when size and mtime match' }),
+    'keep-setid': Flags.boolean({ description: 'keep the setuid and setgid bits the node\'s files have (cleared by default)' }),
+  };
 
   async run(): Promise<void> {
     await this.parse(Get); // checks the flags; the fast path's parser reads them

@@ -20,8 +20,10 @@ export default class Tunnel extends VsshCommand {
     if (!m) throw new VsshError('VSSH_BAD_INPUT', `"${args.spec}" is not LOCALPORT:HOST:PORT (e.g. 8080:127.0.0.1:80)`);
     const pool = new Pool({ home: meshpopHome() });
     const client = await pool.client(args.node);
-    await client.hello(); // fail now, not at the first connection, when the node cannot be reached
-    const server = await client.tunnel(Number(m[1]), m[2]!, Number(m[3]), flags.bind);
+    // fails now, not at the first connection, when the node cannot be reached or its policy refuses the tunnel
+    const server = await client.tunnel(Number(m[1]), m[2]!, Number(m[3]), flags.bind, {
+      onError: (err) => process.stderr.write(`vssh: a connection through the tunnel was refused: ${err.message}\n`),
+    });
     const addr = server.address();
     this.log(`forwarding ${flags.bind}:${typeof addr === 'object' && addr ? addr.port : m[1]} -> ${m[2]}:${m[3]} on ${args.node} (Ctrl-C to stop)`);
     await new Promise<void>((resolve) => {

@@ -175,6 +175,21 @@ export class Policy {
   }
 
   /**
+   * checkLinkTarget refuses a symlink at `link` whose `target` (relative to the link's folder, or absolute)
+   * leads outside allowPaths: a put may not plant a way out for later requests, or for programs on the node.
+   */
+  async checkLinkTarget(link: string, target: string): Promise<void> {
+    if (!this.rules.allowPaths) return;
+    const to = isAbsolute(target) ? target : join(dirname(link), target);
+    try {
+      await this.checkPath(to, 'read');
+    } catch (err) {
+      if (err instanceof PolicyRefusal) throw refuse('allowPaths', `the symlink ${link} would point to ${target}, outside the allowed paths; allowed: ${listed(this.rules.allowPaths)}`);
+      throw err;
+    }
+  }
+
+  /**
    * folderCheck returns a synchronous check that an existing folder really (symlinks resolved, now) lies
    * inside allowPaths, or undefined when paths are not limited. A writer calls it right before creating and
    * before renaming a file, so a folder swapped for a symlink after checkPath is caught there too.

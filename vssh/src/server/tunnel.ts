@@ -1,19 +1,21 @@
 import { connect } from 'node:net';
 import { VsshError } from '../errors.js';
 import { Channel } from '../protocol/conn.js';
-import { optInt, str } from '../protocol/args.js';
+import { bool, optInt, str } from '../protocol/args.js';
 import type { RequestContext } from './daemon.js';
 import { drainOrClose } from './exec.js';
 
 /**
  * tunnelHandler connects to host:port as seen from the node and carries bytes both ways on the stream
- * (flow-controlled in both directions) until both sides have ended. The reply counts the bytes.
+ * (flow-controlled in both directions) until both sides have ended. The reply counts the bytes. With
+ * `check`, it only says whether the policy allows the tunnel (refusing as it would), connecting nowhere.
  */
 export async function tunnelHandler(ctx: RequestContext): Promise<Record<string, unknown>> {
   const host = str(ctx.args, 'host');
   const port = optInt(ctx.args, 'port', 65535);
   if (!port) throw new VsshError('VSSH_BAD_INPUT', 'tunnel needs a port from 1 to 65535');
   ctx.policy.checkTunnel(host, port);
+  if (bool(ctx.args, 'check')) return { allowed: true }; // asked only whether the policy allows it
   const sock = connect({ host, port });
   sock.setNoDelay(true);
   const abort = (): void => void sock.destroy();

@@ -1,5 +1,5 @@
 import { createHash, Hash } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeSync } from 'node:fs';
 import { FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
@@ -22,6 +22,8 @@ export interface ReceiveOptions {
   onBytes?: (n: number) => void;
   /** confine every entry to the target (a client receiving from a node) */
   confine?: boolean;
+  /** clear setuid and setgid bits of what arrives (a client receiving from a node, unless asked to keep them) */
+  stripSetid?: boolean;
   /** checks a reply that arrives mid-transfer and throws the error it carries (the client verifies its MAC) */
   onReply?: (body: Record<string, unknown>) => unknown;
 }
@@ -58,6 +60,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     throw new VsshError('VSSH_FRAME_MALFORMED', 'the other side answered before the transfer ended');
   };
   const entries = await readManifest(stream, onReply);
+  if (opts.stripSetid) for (const e of entries) e.mode &= ~0o6000;
   const root = entries[0]!;
   let target = resolve(opts.dest);
   if (root.type !== 'dir') {
@@ -76,6 +79,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
   // costs ten times the lstat on a big tree), yielding to the event loop every YIELD_EVERY entries.
   const needs: Need[] = [];
   const unmade = new Set<string>(); // folders that could not be made: nothing goes inside them
+  const sweeper = new PartSweeper();
   for (const [i, e] of entries.entries()) {
     if (i % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((r) => setImmediate(r));
     const at = pathOf(e);
@@ -91,10 +95,12 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
         mkdirSync(at, { recursive: true });
         if (!lstatSync(at).isDirectory()) throw new VsshError('VSSH_IO', `${at} is a symlink or a file where the source has a folder; it was left as it is`);
         if (e.path === '' && opts.confine) guard = new Policy({ allowPaths: [target] });
-      } else if (e.type === 'symlink') placeSymlink(at, e.target!);
-      else {
+      } else if (e.type === 'symlink') {
+        await policy.checkLinkTarget(at, e.target!);
+        placeSymlink(at, e.target!);
+      } else {
         policy.checkFileSize(e.size);
-        const need = await planFile(at, e, i, opts.checksum === true);
+        const need = await planFile(at, e, i, opts.checksum === true, sweeper);
         if (need) needs.push(need);
         else stats.unchanged++;
       }
@@ -230,14 +236,43 @@ async function readManifest(stream: Stream, onReply: (body: Record<string, unkno
   return entries;
 }
 
+/** PART_NAME reads a part file's name: `.NAME.TAG.vssh-part`, where TAG is the source's size and mtime (base 36). */
+const PART_NAME = /^\.(.+)\.[0-9a-z]+-[0-9a-z]+\.vssh-part$/;
+
+/**
+ * PartSweeper removes part files left by earlier transfers of a file that must cross now, but of another
+ * version of its source (a broken transfer, then a changed source): only the current version's part can be
+ * resumed, so the others are dead weight. Each folder is listed once, and only when one of its files crosses.
+ */
+class PartSweeper {
+  readonly #parts = new Map<string, string[]>();
+
+  sweep(at: string, keep: string): void {
+    const dir = dirname(at);
+    let parts = this.#parts.get(dir);
+    if (!parts) {
+      try {
+        parts = readdirSync(dir).filter((n) => n.endsWith(PART_SUFFIX));
+      } catch {
+        parts = [];
+      }
+      this.#parts.set(dir, parts);
+    }
+    const name = basename(at);
+    for (const p of parts) {
+      if (p !== basename(keep) && PART_NAME.exec(p)?.[1] === name) rmSync(join(dir, p), { force: true }); // unlink: a symlink is removed, not followed
+    }
+  }
+}
+
 /** planFile says what a file needs: nothing (same size and mtime), a hash comparison (same size), a resume, or everything. */
-async function planFile(at: string, e: Entry, i: number, checksum: boolean): Promise<Need | undefined> {
+async function planFile(at: string, e: Entry, i: number, checksum: boolean, sweeper: PartSweeper): Promise<Need | undefined> {
   const st = lstatSync(at, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new VsshError('VSSH_IO', `${at} is a folder; the source has a file there`);
-  if (st?.isFile() && st.size === e.size) {
-    if (!checksum && Math.round(st.mtimeMs) === e.mtimeMs) return undefined;
-    return { i, sha256: await sha256File(at) };
-  }
+  const sameSize = st?.isFile() && st.size === e.size;
+  if (sameSize && !checksum && Math.round(st!.mtimeMs) === e.mtimeMs) return undefined;
+  sweeper.sweep(at, partPath(at, e));
+  if (sameSize) return { i, sha256: await sha256File(at) };
   if (e.size <= SMALL_FILE) return { i }; // small files are sent whole, never resumed
   const part = statSync(partPath(at, e), { throwIfNoEntry: false });
   if (part && part.size > 0 && part.size < e.size) return { i, offset: part.size };

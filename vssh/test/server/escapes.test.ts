@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -103,6 +103,40 @@ describe('put cannot write outside the allowed paths', () => {
   });
 });
 
+describe('put cannot plant a way out of the allowed paths', () => {
+  it('refuses a symlink that points outside them, absolute or relative, and places one that stays inside', async () => {
+    const dest = join(allowed, 'links');
+    for (const target of [victim, join(victim, 'secret'), '../../victim/secret', '../..']) {
+      expect(await putManifest(dest, [folder(''), link('out', target)]), target).toBe('VSSH_POLICY');
+      expect(existsSync(join(dest, 'out'))).toBe(false);
+    }
+    const err = await putManifest(dest, [folder(''), link('out', victim)]);
+    expect(err).toBe('VSSH_POLICY');
+    const call = await l.client.call('put', { dest });
+    call.stream.msg({ manifest: [folder(''), link('out', victim)], more: false });
+    expect((await call.result().catch((e) => e)).message).toContain(`the symlink ${join(dest, 'out')} would point to ${victim}, outside the allowed paths`);
+    const ok = await l.client.call('put', { dest });
+    ok.stream.msg({ manifest: [folder(''), folder('d'), link('in', 'd'), link('up', '..'), link('abs', allowed)], more: false });
+    ok.stream.end();
+    await ok.result();
+    expect([readlinkSync(join(dest, 'in')), readlinkSync(join(dest, 'abs'))]).toEqual(['d', allowed]);
+  });
+
+  it('without a path policy, places any symlink (as rsync -a does)', async () => {
+    const open = await loop();
+    try {
+      const dest = join(dir, 'open-links');
+      const call = await open.client.call('put', { dest });
+      call.stream.msg({ manifest: [folder(''), link('out', victim)], more: false });
+      call.stream.end();
+      await call.result();
+      expect(readlinkSync(join(dest, 'out'))).toBe(victim);
+    } finally {
+      await open.close();
+    }
+  });
+});
+
 describe('get cannot read outside the allowed paths', () => {
   it('refuses a file swapped for a symlink between the scan and the read', async () => {
     mkdirSync(join(allowed, 'g'));
@@ -189,6 +223,27 @@ describe('the daemon itself', () => {
 });
 
 describe('a client getting from a node', () => {
+  it('clears setuid and setgid bits of what it receives, unless asked to keep them', async () => {
+    const open = await loop();
+    try {
+      const src = join(dir, 'setid');
+      mkdirSync(join(src, 'sub'), { recursive: true });
+      writeFileSync(join(src, 'suid'), '#!/bin/sh\n');
+      writeFileSync(join(src, 'sub', 'big'), Buffer.alloc(2 * 1024 * 1024 + 1)); // a big file takes the other write path
+      chmodSync(join(src, 'suid'), 0o4755);
+      chmodSync(join(src, 'sub', 'big'), 0o2755);
+      chmodSync(join(src, 'sub'), 0o2775);
+      const local = join(dir, 'setid-got');
+      await open.client.get(src, local);
+      expect([statSync(join(local, 'suid')).mode & 0o7777, statSync(join(local, 'sub', 'big')).mode & 0o7777, statSync(join(local, 'sub')).mode & 0o7777]).toEqual([0o755, 0o755, 0o775]);
+      const kept = join(dir, 'setid-kept');
+      await open.client.get(src, kept, { keepSetid: true });
+      expect([statSync(join(kept, 'suid')).mode & 0o7777, statSync(join(kept, 'sub', 'big')).mode & 0o7777]).toEqual([0o4755, 0o2755]);
+    } finally {
+      await open.close();
+    }
+  });
+
   it('does not write through a symlink in its own destination', async () => {
     const open = await loop();
     try {

@@ -81,7 +81,11 @@ describe('the policy, enforced by the daemon', () => {
     const src = join(dir, 'sneaky');
     mkdirSync(src);
     symlinkSync(join(dir, 'outside'), join(src, 'link'));
-    await l.client.put(src, join(dir, 'allowed/sneaky')); // the symlink itself lands inside
+    // a symlink pointing outside is not planted by a put any more ...
+    expect(await codeOf(l.client.put(src, join(dir, 'allowed/sneaky')))).toBe('VSSH_POLICY');
+    // ... and one made on the node some other way is not written through
+    mkdirSync(join(dir, 'allowed/sneaky'), { recursive: true });
+    symlinkSync(join(dir, 'outside'), join(dir, 'allowed/sneaky/link'));
     const through = join(dir, 'through');
     mkdirSync(join(through, 'link'), { recursive: true });
     writeFileSync(join(through, 'link/planted'), 'x');
@@ -89,8 +93,10 @@ describe('the policy, enforced by the daemon', () => {
     expect(() => readFileSync(join(dir, 'outside/planted'))).toThrow();
   });
 
-  it('refuses tunnels the policy does not list', async () => {
+  it('refuses tunnels the policy does not list, before the client listens', async () => {
     expect(await codeOf(l.client.request('tunnel', { host: '127.0.0.1', port: 22 }))).toBe('VSSH_POLICY');
+    const err = await l.client.tunnel(0, '127.0.0.1', 22).catch((e) => e);
+    expect([err.code, err.message]).toEqual(['VSSH_POLICY', expect.stringContaining('refused by policy (allowTunnels)')]);
   });
 
   it('in read-only mode, refuses writes and unlisted commands', async () => {
@@ -137,6 +143,16 @@ describe('tunnels', () => {
       });
       expect(back.equals(payload)).toBe(true);
       echo.close();
+      // a connection the node cannot carry is closed, and said
+      const refused: string[] = [];
+      const reported = await l.client.tunnel(0, '127.0.0.1', port, '127.0.0.1', { onError: (e) => refused.push(e.code) });
+      const closed = await new Promise<boolean>((resolve) => {
+        const s = connect((reported.address() as { port: number }).port, '127.0.0.1');
+        s.on('error', () => resolve(true));
+        s.on('close', () => resolve(true));
+      });
+      reported.close();
+      expect([closed, refused]).toEqual([true, ['VSSH_UNREACHABLE']]);
       const err = await l.client.request('tunnel', { host: '127.0.0.1', port }).catch((e) => e);
       expect(err.code).toBe('VSSH_UNREACHABLE');
       expect(err.message).toContain('nothing listens');

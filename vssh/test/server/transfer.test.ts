@@ -8,7 +8,7 @@ import { VsshError } from '../../src/errors.js';
 import { Channel } from '../../src/protocol/conn.js';
 import { Call } from '../../src/client/call.js';
 import { PART_SUFFIX } from '../../src/transfer/manifest.js';
-import { Loop, loop } from '../loopback.js';
+import { Loop, loop, waitFor } from '../loopback.js';
 
 let l: Loop;
 let dir: string;
@@ -131,6 +131,31 @@ describe('put, get and sync', () => {
     expect(resumed.received.bytes).toBe(resumed.sent.bytes); // the receiver counts what crossed, not the whole file
     expect(readFileSync(dst).equals(data)).toBe(true);
     expect(parts(dir)).toEqual([]);
+  });
+
+  it('removes the part file of a broken transfer once the source has changed and the file is sent again', async () => {
+    const folderOf = join(dir, 'stale');
+    mkdirSync(folderOf);
+    const src = join(dir, 'changing.bin');
+    writeFileSync(src, randomBytes(32 * 1024 * 1024));
+    const dst = join(folderOf, 'changing.bin');
+    let sent = 0;
+    const cut = l.client.put(src, dst, {
+      onBytes: (n) => {
+        sent += n;
+        if (sent > 6 * 1024 * 1024) l.client.close();
+      },
+    });
+    await expect(cut).rejects.toBeInstanceOf(VsshError);
+    expect(await waitFor(() => parts(folderOf).length === 1)).toBe(true);
+    writeFileSync(join(folderOf, '.changing.bin.other.vssh-part'), 'not ours: not named like a part of this file'); // left alone
+    writeFileSync(join(folderOf, '.changing.bin.x.1-2.vssh-part'), 'a part of another file, "changing.bin.x"'); // left alone
+    const changed = randomBytes(20 * 1024 * 1024); // the source changed meanwhile: the part cannot be resumed
+    writeFileSync(src, changed);
+    const r = await l.client.put(src, dst);
+    expect(r.received.bytes).toBe(changed.length);
+    expect(readFileSync(dst).equals(changed)).toBe(true);
+    expect(parts(folderOf).sort()).toEqual(['.changing.bin.other.vssh-part', '.changing.bin.x.1-2.vssh-part']);
   });
 
   it('refuses a file whose bytes do not match their hash, writing nothing', async () => {
