@@ -289,13 +289,14 @@ export class AuditLog {
     if (rec) {
       // A store that records its writes has a head; the lines up to the head are pinned by it through the chain.
       if (!head) throw new AuditProblem(0, `${this.paths.auditHead} is missing (removed, or rolled back with the log)`);
-      if (key && !macOk(headMac(key, head), head.mac)) throw new AuditProblem(0, `${this.paths.auditHead} does not verify (edited)`);
+      // A head behind the store's record is pinned by that record (and may carry the key from before a rekey).
+      if (key && head.seq > rec.seq && !macOk(headMac(key, head), head.mac)) throw new AuditProblem(0, `${this.paths.auditHead} does not verify (edited)`);
       if (lastSeq < head.seq) throw new AuditProblem(lastSeq + 1, `the log ends at line ${lastSeq} but had reached line ${head.seq}: it was truncated, emptied or replaced`);
       const at = records.find((r) => r.seq === head.seq);
       if (!at || at.hash !== head.hash) throw new AuditProblem(head.seq, 'it is not the line the log had there (the log was rewritten)');
-      // Lines after the head are vouched for by their MACs alone.
+      // Lines after both the head and the store's record are vouched for by their MACs alone.
       for (const r of records) {
-        if (key && r.seq > head.seq && !(r.mac && macOk(lineMac(key, r.hash), r.mac))) {
+        if (key && r.seq > Math.max(head.seq, rec.seq) && !(r.mac && macOk(lineMac(key, r.hash), r.mac))) {
           throw new AuditProblem(r.seq, r.mac ? 'its MAC does not verify (forged or re-chained)' : 'it has no MAC (added by hand)');
         }
       }
