@@ -69,11 +69,37 @@ describe('sv', () => {
     expect(none.stderr).toContain('sv init');
   });
 
-  it('never takes a value from an argument', async () => {
+  it('never takes a value from an argument, and never quotes one back', async () => {
     await init(['--shares', '0']);
-    const r = await runSv(['set', 'a', 'the-value'], { env });
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toMatch(/Unexpected argument/i);
+    const r = await runSv(['set', 'app/x', 'MySecret123'], { env });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('never takes a value from an argument');
+    const j = await runSv(['set', 'app/x', 'MySecret123', '--json'], { env });
+    expect(j.code).toBe(2);
+    expect(JSON.parse(j.stdout)).toEqual({ error: { code: 'VAULT_USAGE', message: expect.stringContaining('Nothing was stored') } });
+    const others = [
+      await runSv(['set', 'app/x', '--bogus=MySecret123'], { env }),
+      await runSv(['get', 'app/x', 'MySecret123'], { env }),
+      await runSv(['split', '--shares', 'MySecret123'], { env }),
+      await runSv(['set', 'My Secret123'], { env, input: 'v' }),
+    ];
+    for (const o of others) expect(o.code, o.stderr).not.toBe(0);
+    expect(others[0]!.stderr).toContain('--bogus');
+    for (const o of [r, j, ...others]) expect(o.stdout + o.stderr).not.toContain('MySecret123');
+    expect(readFileSync(join(t.home, 'vault', 'audit.jsonl'), 'utf8')).not.toContain('MySecret123');
+    expect((await runSv(['list', '--json'], { env })).stdout).toBe('[]\n');
+  });
+
+  it('unlock takes long timeouts (30d stays unlocked) and refuses ones past 366d', async () => {
+    await init(['--shares', '0']);
+    await runSv(['set', 'k'], { env, input: 'v1' });
+    expect((await runSv(['unlock', '--timeout', '400d'], { env })).code).toBe(2);
+    const u = json(await runSv(['unlock', '--timeout', '30d', '--json'], { env }));
+    expect(u).toMatchObject({ idleMs: 30 * 86_400_000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const noPw = { MESHPOP_HOME: t.home };
+    expect(json(await runSv(['status', '--json'], { env: noPw }))).toMatchObject({ agent: { running: true, pid: u.pid } });
+    expect(await runSv(['get', 'k'], { env: noPw })).toMatchObject({ code: 0, stdout: 'v1' });
   });
 
   it('unlock lets later commands run without a password; lock ends that; status tells which', async () => {
