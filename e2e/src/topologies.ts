@@ -20,12 +20,20 @@ export interface Mesh {
  */
 export const SYNC_S = 30;
 
-/** serveHub starts `wire serve` on the hub and waits until its API answers a token request. */
-/** STALE_S is the lab's watchdog threshold: a peer silent this long is re-resolved, then relayed. */
-export const STALE_S = 6;
+/**
+ * STALE_S is the lab's watchdog threshold: a peer silent this long is re-resolved, then relayed. It is
+ * the lowest `wire up` takes (the 25 s keepalive).
+ */
+export const STALE_S = 25;
 
-export async function serveHub(lab: Lab, hub: Host): Promise<void> {
-  lab.startWire(hub, ['serve', '--endpoint', hub.ip, '--interface', hub.iface, '--sync-interval', String(SYNC_S), '--relay'], 'serve');
+/** HubOptions: whether the coordinator relays (`wire serve --relay`, the lab's default). */
+export interface HubOptions {
+  relay?: boolean;
+}
+
+/** serveHub starts `wire serve` on the hub and waits until it is up. */
+export async function serveHub(lab: Lab, hub: Host, opts: HubOptions = {}): Promise<void> {
+  lab.startWire(hub, ['serve', '--endpoint', hub.ip, '--interface', hub.iface, '--sync-interval', String(SYNC_S), ...(opts.relay === false ? [] : ['--relay'])], 'serve');
   await waitFor('the coordinator to serve', async () => {
     const r = await lab.wire(hub, ['status', '--json']);
     return r.code === 0 && (JSON.parse(r.stdout) as { up: boolean }).up;
@@ -58,11 +66,11 @@ export async function joinNode(lab: Lab, hub: Host, node: Host): Promise<string>
  * meshOf builds a topology with `make`, serves the coordinator on its hub and joins every node; the lab
  * is destroyed if any step fails.
  */
-async function meshOf(make: (lab: Lab) => Promise<{ hub: Host; nodes: Host[] }>): Promise<Mesh> {
+async function meshOf(make: (lab: Lab) => Promise<{ hub: Host; nodes: Host[] }>, opts: HubOptions = {}): Promise<Mesh> {
   const lab = new Lab();
   try {
     const { hub, nodes } = await make(lab);
-    await serveHub(lab, hub);
+    await serveHub(lab, hub, opts);
     const ips = new Map<string, string>([['hub', '10.99.0.1']]);
     for (const node of nodes) ips.set(node.name, await joinNode(lab, hub, node));
     return { lab, hub, nodes, ips };
@@ -73,14 +81,14 @@ async function meshOf(make: (lab: Lab) => Promise<{ hub: Host; nodes: Host[] }>)
 }
 
 /** lan makes `n` nodes and a hub on one LAN (192.168.77.0/24), all joined to one mesh. */
-export function lan(n: number): Promise<Mesh> {
+export function lan(n: number, opts: HubOptions = {}): Promise<Mesh> {
   return meshOf(async (lab) => {
     const sw = await lab.addSwitch('lan');
     const hub = await lab.addHost('hub', sw, '192.168.77.10');
     const nodes: Host[] = [];
     for (let i = 1; i <= n; i++) nodes.push(await lab.addHost(`n${i}`, sw, `192.168.77.${10 + i}`));
     return { hub, nodes };
-  });
+  }, opts);
 }
 
 /**
@@ -102,8 +110,8 @@ export function hubAndNatted(n: number): Promise<Mesh> {
 }
 
 /** blockedPair makes a LAN mesh of a hub and two nodes between which every UDP packet is dropped. */
-export async function blockedPair(): Promise<Mesh> {
-  const mesh = await lan(2);
+export async function blockedPair(opts: HubOptions = {}): Promise<Mesh> {
+  const mesh = await lan(2, opts);
   const [a, b] = mesh.nodes as [Host, Host];
   try {
     await mesh.lab.blockUdp(a, b.ip);

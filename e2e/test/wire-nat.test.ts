@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Host, Mesh, STALE_S, blockedPair, hubAndNatted, startEcho, tcpEcho, waitFor } from '../src/index.js';
 
@@ -49,14 +51,40 @@ describe.skipIf(!isRoot)('wire: a pair that cannot reach each other', () => {
     const [a, b] = mesh.nodes as [Host, Host];
     startEcho(lab, b, mesh.ips.get(b.name)!);
     startEcho(lab, a, mesh.ips.get(a.name)!);
-    await waitFor('a to reach b through the relay', async () => (await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code === 0, STALE_S * 1000 * 8, 1000);
+    await waitFor('a to reach b through the relay', async () => (await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code === 0, STALE_S * 1000 * 4, 1000);
     expect((await tcpEcho(lab, b, mesh.ips.get(a.name)!)).code).toBe(0);
     expect((await peerStatus(mesh, a, b.name))?.path).toBe('relayed via coordinator');
     expect(lab.log(a, 'up')).toContain('watchdog: re-resolve');
     expect(lab.log(a, 'up')).toContain('watchdog: relay');
     // The pair's own UDP is still dropped: the traffic really went through the hub.
     expect((await peerStatus(mesh, a, 'coordinator'))?.path).toBe('direct');
-  }, 120_000);
+  }, 180_000);
+
+  it('forwards only from the mesh to the mesh: a LAN address a node puts on its coordinator entry reaches no one', async () => {
+    const { lab, hub } = mesh;
+    const [a] = mesh.nodes as [Host, Host];
+    // A host on the hub's LAN that is not in the mesh, with a route back to the mesh through the hub:
+    // were the hub to forward a's packets to it, the TCP echo would complete.
+    const bystander: Host = await lab.addHost('bystander', `${lab.prefix}-lan`, '192.168.77.99');
+    await lab.exec(bystander, 'ip', ['route', 'add', '10.99.0.0/16', 'via', hub.ip]);
+    startEcho(lab, bystander, bystander.ip);
+    const hubKey = (await lab.exec(hub, 'wg', ['show', hub.iface, 'public-key'])).stdout.trim();
+    const allowed = (await lab.exec(a, 'wg', ['show', a.iface, 'allowed-ips'])).stdout.split('\n').find((l) => l.startsWith(hubKey))!.split('\t')[1]!.split(' ');
+    expect((await lab.exec(a, 'wg', ['set', a.iface, 'peer', hubKey, 'allowed-ips', [...allowed, `${bystander.ip}/32`].join(',')])).code).toBe(0);
+    expect((await lab.exec(a, 'ip', ['route', 'add', `${bystander.ip}/32`, 'dev', a.iface])).code).toBe(0);
+    const r = await tcpEcho(lab, a, bystander.ip, 7000, 3000);
+    expect(r.code, 'the hub forwarded a mesh packet onto its LAN').not.toBe(0);
+    // The packets did reach the hub over the mesh, and its relay table dropped them there.
+    const table = (await lab.exec(hub, 'nft', ['list', 'table', 'inet', `meshpop_wire_${hub.iface}`])).stdout;
+    expect(Number(/iifname "[^"]+" counter packets (\d+)/.exec(table)?.[1] ?? 0)).toBeGreaterThan(0);
+    // What the hub changed: forwarding on its mesh interface alone, and a table of its own.
+    expect((await lab.exec(hub, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+    expect((await lab.exec(hub, 'sysctl', ['-n', `net.ipv4.conf.${hub.iface}.forwarding`])).stdout.trim()).toBe('1');
+    expect((await lab.exec(hub, 'nft', ['list', 'table', 'inet', `meshpop_wire_${hub.iface}`])).code).toBe(0);
+    // ... and the relay still carries a <-> b.
+    expect((await tcpEcho(lab, a, mesh.ips.get('n2')!)).code).toBe(0);
+    await lab.exec(a, 'ip', ['route', 'del', `${bystander.ip}/32`, 'dev', a.iface]);
+  }, 60_000);
 
   it('goes back to the direct path when it works again', async () => {
     const { lab } = mesh;
@@ -67,4 +95,36 @@ describe.skipIf(!isRoot)('wire: a pair that cannot reach each other', () => {
     await waitFor('a to use the direct path to b again', async () => (await peerStatus(mesh, a, b.name))?.path === 'direct' && (await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code === 0, 90_000, 1000);
     expect(lab.log(a, 'up')).toContain('watchdog: retry-direct');
   }, 120_000);
+
+  it('removes what it changed when the coordinator stops', async () => {
+    const { lab, hub } = mesh;
+    await lab.stop(lab.processes(hub, 'serve')[0]!);
+    expect((await lab.exec(hub, 'nft', ['list', 'table', 'inet', `meshpop_wire_${hub.iface}`])).code).not.toBe(0);
+    expect((await lab.exec(hub, 'sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim()).toBe('0');
+  }, 30_000);
+});
+
+describe.skipIf(!isRoot)('wire: a pair that cannot reach each other, and a coordinator that does not relay', () => {
+  let mesh: Mesh;
+  beforeAll(async () => {
+    mesh = await blockedPair({ relay: false });
+  }, 120_000);
+  afterAll(async () => {
+    await mesh?.lab.destroy();
+  });
+
+  it('is never moved onto the coordinator, and status says the path is direct (and silent), not relayed', async () => {
+    const { lab } = mesh;
+    const [a, b] = mesh.nodes as [Host, Host];
+    startEcho(lab, b, mesh.ips.get(b.name)!);
+    const cached = JSON.parse(readFileSync(join(a.home, 'wire', 'peers.json'), 'utf8')) as { reply: { coordinator: { relays: boolean } } };
+    expect(cached.reply.coordinator.relays).toBe(false);
+    // Past the point where a relaying coordinator would have been used (stale, then the grace period).
+    await waitFor('a to find b stale', async () => lab.log(a, 'up').includes('watchdog: re-resolve'), STALE_S * 1000 * 3, 1000);
+    await new Promise((r) => setTimeout(r, 15_000));
+    expect(lab.log(a, 'up')).not.toContain('watchdog: relay');
+    const s = await peerStatus(mesh, a, b.name);
+    expect(s?.path).toBe('direct');
+    expect((await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code).not.toBe(0);
+  }, 150_000);
 });

@@ -17,8 +17,11 @@ export interface PeerStatus {
   lastHandshake: number | null;
   rxBytes: number;
   txBytes: number;
-  /** direct, relayed through another peer (named), or absent from the interface */
-  path: 'direct' | `relayed via ${string}` | 'not configured';
+  /**
+   * direct; relayed through another peer (named) that relays; 'no path' when its address sits on the
+   * entry of a coordinator that does not relay (its packets go nowhere); or absent from the interface
+   */
+  path: 'direct' | `relayed via ${string}` | 'no path (the coordinator does not relay)' | 'not configured';
 }
 
 /** MeshStatus is what `wire status` reports about this machine. */
@@ -40,8 +43,11 @@ interface Known {
   publicKey: string;
 }
 
-/** describePeers matches the live interface against the peers we know, and tells how each is reached. */
-export function describePeers(live: LiveInterface | undefined, known: Known[]): PeerStatus[] {
+/**
+ * describePeers matches the live interface against the peers we know, and tells how each is reached.
+ * `relays` is whether the coordinator says it relays: a peer carried by one that does not is not relayed.
+ */
+export function describePeers(live: LiveInterface | undefined, known: Known[], relays = false): PeerStatus[] {
   return known.map((k) => {
     const own = live?.peers.find((p) => p.publicKey === k.publicKey);
     const carrier = live?.peers.find((p) => p.allowedIps.includes(`${k.meshIp}/32`));
@@ -54,7 +60,7 @@ export function describePeers(live: LiveInterface | undefined, known: Known[]): 
       lastHandshake: own && own.latestHandshake > 0 ? own.latestHandshake * 1000 : null,
       rxBytes: own?.rxBytes ?? 0,
       txBytes: own?.txBytes ?? 0,
-      path: !carrier ? 'not configured' : carrier.publicKey === k.publicKey ? 'direct' : `relayed via ${carrierName ?? carrier.publicKey.slice(0, 8)}`,
+      path: !carrier ? 'not configured' : carrier.publicKey === k.publicKey ? 'direct' : relays ? `relayed via ${carrierName ?? carrier.publicKey.slice(0, 8)}` : 'no path (the coordinator does not relay)',
     };
   });
 }
@@ -67,7 +73,7 @@ export async function meshStatus(home: string): Promise<MeshStatus> {
     const up = await interfaceExists(state.iface);
     const live = up ? await showInterface(state.iface) : undefined;
     const reply = readCachedPeers(paths.peers)?.reply;
-    return { role: 'node', name: state.name, meshIp: state.meshIp, iface: state.iface, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, reply?.peers ?? []), removed: state.removed ?? null };
+    return { role: 'node', name: state.name, meshIp: state.meshIp, iface: state.iface, up, listenPort: live?.listenPort ?? null, peers: describePeers(live, reply?.peers ?? [], reply?.coordinator.relays === true), removed: state.removed ?? null };
   }
   if (existsSync(paths.registry)) {
     const registry = openLocalRegistry(home);

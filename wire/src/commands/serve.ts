@@ -18,7 +18,7 @@ export default class Serve extends WireCommand {
     'listen-port': Flags.integer({ description: 'WireGuard port', default: 51820, min: 1, max: 65535 }),
     interface: Flags.string({ description: 'WireGuard interface name', default: 'wire0' }),
     'sync-interval': Flags.integer({ description: 'how often nodes sync, in seconds', default: 30, min: 1, max: 3600 }),
-    relay: Flags.boolean({ description: 'relay traffic between nodes that cannot reach each other (enables IPv4 forwarding)' }),
+    relay: Flags.boolean({ description: 'relay traffic between nodes that cannot reach each other (forwarding from the mesh interface to itself only, by an nftables table removed at exit; needs nftables)' }),
   };
 
   async run(): Promise<void> {

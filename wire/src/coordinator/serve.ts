@@ -13,9 +13,9 @@ import { WgInterface } from '../wg/iface.js';
 import { genKey, publicKey as pubOf } from '../wg/keys.js';
 import { PeerConfig, applyPeers, diffPeers } from '../wg/peers.js';
 import { showInterface } from '../wg/show.js';
-import { run } from '../wg/run.js';
 import { Api } from './api.js';
 import { ensureTls } from './tls.js';
+import { Relay } from './relay.js';
 
 /** ServeOptions configure a coordinator. */
 export interface ServeOptions {
@@ -29,7 +29,7 @@ export interface ServeOptions {
   iface?: string;
   /** how often nodes sync, in ms (default 30 s) */
   syncIntervalMs?: number;
-  /** relay traffic between nodes that cannot reach each other (enables IPv4 forwarding here) */
+  /** relay traffic between nodes that cannot reach each other: forwarding from the mesh interface to itself only (see Relay) */
   relay?: boolean;
 }
 
@@ -78,12 +78,21 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   for (const [k, v] of Object.entries({ url, fingerprint: tls.fingerprint, probe_port: String(probePort), endpoint: coordinatorView().endpoint, public_key: publicKey, iface: ifaceName })) registry.setMeta(k, v);
 
   const iface = new WgInterface(ifaceName);
+  const relay = opts.relay ? new Relay(ifaceName) : undefined;
+  await relay?.check();
   const bringUp = async (): Promise<void> => {
     await iface.up({ name: ifaceName, address: `${COORDINATOR_IP}/${MESH_PREFIX}`, privateKey, listenPort: wgPort });
-    log.info({ iface: ifaceName, backend: iface.backend, meshIp: COORDINATOR_IP }, 'interface up');
+    // A re-created interface starts with forwarding off: the relay is applied with every bring-up.
+    await relay?.apply();
+    log.info({ iface: ifaceName, backend: iface.backend, meshIp: COORDINATOR_IP, relays: relay !== undefined }, 'interface up');
   };
-  await bringUp();
-  if (opts.relay) await run('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  try {
+    await bringUp();
+  } catch (err) {
+    await relay?.remove();
+    await iface.down().catch(() => undefined);
+    throw err;
+  }
 
   const heldSyncs = new Changes(() => registry.peerVersion());
   let applied = new Map<string, PeerConfig>();
@@ -164,6 +173,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
       probe.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
+      await relay?.remove();
       await iface.down();
       registry.close();
       await vault.close();

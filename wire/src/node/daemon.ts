@@ -30,16 +30,17 @@ export interface DaemonOptions {
 /**
  * desiredPeers turns the coordinator's peer list into WireGuard peer settings. A relayed peer keeps its
  * entry (and endpoint) but gives its address to the coordinator's entry, so its traffic goes through the
- * coordinator, which forwards it.
+ * coordinator, which forwards it. A peer reached over Tailscale gets its Tailscale address as endpoint.
  */
-export function desiredPeers(reply: SyncReply, relayed: Set<string> = new Set()): Map<string, PeerConfig> {
+export function desiredPeers(reply: SyncReply, relayed: Set<string> = new Set(), viaTailscale: Set<string> = new Set()): Map<string, PeerConfig> {
   const out = new Map<string, PeerConfig>();
   const viaHub: string[] = [];
   for (const p of reply.peers) {
     const isHub = p.publicKey === reply.coordinator.publicKey;
     const relay = !isHub && relayed.has(p.publicKey);
     if (relay) viaHub.push(`${p.meshIp}/32`);
-    out.set(p.publicKey, { publicKey: p.publicKey, allowedIps: relay ? [] : [`${p.meshIp}/32`], endpoint: p.endpoint, keepalive: p.keepalive });
+    const endpoint = !isHub && p.tailscaleIp && viaTailscale.has(p.publicKey) ? `${p.tailscaleIp}:${p.listenPort}` : p.endpoint;
+    out.set(p.publicKey, { publicKey: p.publicKey, allowedIps: relay ? [] : [`${p.meshIp}/32`], endpoint, keepalive: p.keepalive });
   }
   const hub = out.get(reply.coordinator.publicKey);
   if (hub) hub.allowedIps = [...hub.allowedIps, ...viaHub];
@@ -101,7 +102,7 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
   const watchdog = new Watchdog(staleMs, Math.min(10_000, staleMs));
   const apply = async (): Promise<void> => {
     if (!current) return;
-    const next = desiredPeers(current, watchdog.relayed());
+    const next = desiredPeers(current, watchdog.relayed(), watchdog.onPath('tailscale'));
     const changes = diffPeers(applied, next, (await showInterface(state.iface)).peers);
     await applyPeers(state.iface, changes);
     if (changes.length) log.info({ changes: changes.map(describeChange) }, 'peers applied');
@@ -150,8 +151,13 @@ export async function runNode(opts: DaemonOptions): Promise<'stopped' | 'removed
           inflight?.abort();
         }
         const live = await showInterface(state.iface);
-        const others = current.peers.filter((p) => p.publicKey !== current!.coordinator.publicKey);
-        const r = watchdog.tick(others, live.peers, Date.now(), current.coordinator.publicKey);
+        const { self, coordinator } = current;
+        // A Tailscale address is a fallback only when this node is on Tailscale too.
+        const others = current.peers.filter((p) => p.publicKey !== coordinator.publicKey).map((p) => (self.tailscaleIp ? p : { ...p, tailscaleIp: null }));
+        // Only a coordinator that says it relays is a relay; a packet to it each tick keeps its liveness current.
+        const relayKey = coordinator.relays ? coordinator.publicKey : null;
+        if (relayKey) poke(current.network.coordinatorIp, state.coordinator.probePort);
+        const r = watchdog.tick(others, live.peers, Date.now(), relayKey);
         for (const e of r.events) log.info({ peer: e.peer, step: e.step, detail: e.detail }, `watchdog: ${e.step}`);
         for (const k of r.reResolve) applied.delete(k);
         if (r.changed || r.reResolve.length) await apply();
