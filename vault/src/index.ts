@@ -20,6 +20,7 @@ export { Masker, MASK } from './mask.js';
 export { envName, checkName } from './names.js';
 export { splitKey, combineShares } from './shamir.js';
 export { encryptSv01, decryptSv01, encodeSv01, decodeSv01, fileAad, type Sv01Blob, type Sv01Key } from './sv01.js';
-export { exportBundle, importBundle, type ImportResult } from './bundle.js';
+export { exportBundle, importBundle, importSvVaultFolder, type BundleFormat, type ImportResult } from './bundle.js';
+export { readSvVaultFolder, type SvVaultEntry } from './svvault.js';
 export { readAudit, inspectAudit, type AuditRecord, type AuditReport } from './audit.js';
 export { writeFileAtomic } from './fsutil.js';

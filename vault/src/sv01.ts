@@ -94,17 +94,28 @@ export async function encryptSv01(data: Uint8Array, key: Sv01Key, opts: { contex
   return encodeSv01({ salt, nonce: sealed.nonce, context: opts.context ?? 'default', createdAt: pythonIsoNow(), ciphertext: sealed.ciphertext });
 }
 
-/** decryptSv01 opens an SV01 blob, or fails with VAULT_DECRYPT (wrong password or key, wrong name, or damage). */
-export async function decryptSv01(data: Uint8Array, key: Sv01Key, aad?: Uint8Array): Promise<{ plaintext: Uint8Array; blob: Sv01Blob }> {
+/**
+ * decryptSv01 opens an SV01 blob, or fails with VAULT_DECRYPT (wrong password or key, wrong name, or damage).
+ * `aad` is the associated data it was sealed with, or a list of candidates tried in order after one key
+ * derivation (sv-vault binds a file's name, but none for its exports, backups and vault data); `bound` is
+ * the index of the one that held.
+ */
+export async function decryptSv01(
+  data: Uint8Array,
+  key: Sv01Key,
+  aad?: Uint8Array | (Uint8Array | undefined)[],
+): Promise<{ plaintext: Uint8Array; blob: Sv01Blob; bound: number }> {
   const blob = decodeSv01(data);
   if ('password' in key && blob.salt.every((b) => b === 0)) {
-    throw new VaultError('VAULT_DECRYPT', 'this blob was sealed with a raw key (its salt is all zero), not a password; pass the key with --key-file.');
+    throw new VaultError('VAULT_DECRYPT', 'this blob was sealed with a raw key (its salt is all zero), not a password; pass the key with --raw-key-file.');
   }
-  const plaintext = open(await keyFor(key, blob.salt), blob.nonce, blob.ciphertext, aad);
-  if (!plaintext) {
-    throw new VaultError('VAULT_DECRYPT', 'cannot decrypt: wrong password or key, a different original file name, or the blob was changed. Nothing was written.');
+  const k = await keyFor(key, blob.salt);
+  const candidates = Array.isArray(aad) ? aad : [aad];
+  for (let i = 0; i < candidates.length; i++) {
+    const plaintext = open(k, blob.nonce, blob.ciphertext, candidates[i]);
+    if (plaintext) return { plaintext, blob, bound: i };
   }
-  return { plaintext, blob };
+  throw new VaultError('VAULT_DECRYPT', 'cannot decrypt: wrong password or key, a different original file name, or the blob was changed. Nothing was written.');
 }
 
 /** fileAad is what sv-vault binds an encrypted file to: the SHA-256 of its base name. */
