@@ -8,7 +8,8 @@ import { Channel, Mux, SOCKET_BUFFER } from '../protocol/conn.js';
 import type { ExecResult } from '../server/exec.js';
 import type { FileInfo } from '../server/files.js';
 import type { SysInfo } from '../server/sysinfo.js';
-import { scanTree } from '../transfer/manifest.js';
+import { Filter, FilterRule } from '../transfer/filter.js';
+import { Planned, planPut, wouldSend } from '../transfer/plan.js';
 import { readNeeds, sendFiles, sendManifest, SendStats } from '../transfer/send.js';
 import { receiveTree, ReceiveStats } from '../transfer/receive.js';
 import { canonicalJson } from '../protocol/auth.js';
@@ -47,9 +48,33 @@ export interface ExecOutcome extends ExecResult {
 export interface TransferOptions {
   delete?: boolean;
   checksum?: boolean;
+  /** put and sync: --exclude / --include rules, in order (the first that matches a path decides) */
+  filter?: FilterRule[];
+  /** put and sync: say what would cross and what would be deleted; nothing is written on the node */
+  dryRun?: boolean;
   /** get: keep the setuid and setgid bits the node's files have (cleared by default) */
   keepSetid?: boolean;
   onBytes?: (n: number) => void;
+}
+
+/** DryRunReport is what a dry run found: the files that would cross (with sizes), and what would be deleted. */
+export interface DryRunReport {
+  send: Planned[];
+  /** bytes that would cross */
+  bytes: number;
+  unchanged: number;
+  /** the paths that would be deleted (the first MAX_LISTED; `deleted` counts them all); folders end in `/` */
+  delete: string[];
+  deleted: number;
+}
+
+/** PutResult is what put and sync did (or, with dryRun, would do). */
+export interface PutResult {
+  sent: SendStats;
+  received: ReceiveStats;
+  /** how many local paths the filter left out */
+  excluded: number;
+  dryRun?: DryRunReport;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -157,16 +182,28 @@ export class VsshClient {
     return { ...r, stdout: Buffer.concat(out), stderr: Buffer.concat(err) };
   }
 
-  /** put copies a local file or tree to `dest` on the node; unchanged files do not cross. */
-  async put(local: string, dest: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
-    const root = resolve(local);
-    const { entries } = await scanTree(root);
-    const call = await this.call('put', { dest, name: basename(root), delete: opts.delete, checksum: opts.checksum });
+  /**
+   * put copies local files or trees to `dest` on the node; unchanged files do not cross. One source: a folder's
+   * contents land in `dest`, a file at `dest` (or in it). Several: each lands in the folder `dest` under its name,
+   * or its contents do when it is written with a trailing `/` (see planPut). `filter` leaves paths out (first
+   * matching rule wins); with `dryRun`, the node only says what would cross and what would be deleted, and
+   * nothing is written there: the result's `dryRun` lists it.
+   */
+  async put(local: string | string[], dest: string, opts: TransferOptions = {}): Promise<PutResult> {
+    const filter = new Filter(opts.filter ?? []);
+    const plan = await planPut(typeof local === 'string' ? [local] : local, filter);
+    const { entries } = plan;
+    const call = await this.call('put', { dest, name: plan.name, delete: opts.delete, checksum: opts.checksum, dryRun: opts.dryRun, filter: filter.empty ? undefined : filter.rules });
     let sent: SendStats;
+    let planned: Awaited<ReturnType<typeof wouldSend>> | undefined;
     try {
       sendManifest(call.stream, entries);
       const needs = await readNeeds(call.stream, entries.length, (body) => call.verify(body));
-      sent = await sendFiles(call.stream, root, entries, needs, opts.onBytes);
+      if (opts.dryRun) {
+        planned = await wouldSend(plan, needs);
+        call.stream.end();
+        sent = { files: 0, bytes: 0, same: planned.same, failed: planned.failed };
+      } else sent = await sendFiles(call.stream, entries, (i) => plan.local[i]!, needs, opts.onBytes);
     } catch (err) {
       // The node answered early (a refusal, a full disk): its signed reply says why.
       if (err instanceof VsshError && err.code === 'VSSH_CANCELLED') await call.result();
@@ -174,11 +211,20 @@ export class VsshClient {
       throw err;
     }
     const received = (await call.result()) as ReceiveStats;
-    return { sent, received };
+    if (!planned) return { sent, received, excluded: plan.excluded };
+    if (received.dryRun !== true) throw new VsshError('VSSH_FRAME_MALFORMED', `${this.target.name} answered a dry run as if it had written (an older vssh?)`);
+    const dryRun: DryRunReport = {
+      send: planned.send,
+      bytes: planned.send.reduce((n, p) => n + p.bytes, 0),
+      unchanged: received.unchanged + planned.same,
+      delete: received.deletions ?? [],
+      deleted: received.deleted,
+    };
+    return { sent, received, excluded: plan.excluded, dryRun };
   }
 
-  /** sync mirrors a local folder into `dest`: only changed files cross; with `delete`, extra files go. */
-  sync(local: string, dest: string, opts: TransferOptions = {}): Promise<{ sent: SendStats; received: ReceiveStats }> {
+  /** sync mirrors local folders into `dest`: only changed files cross; with `delete`, extra files go. */
+  sync(local: string | string[], dest: string, opts: TransferOptions = {}): Promise<PutResult> {
     return this.put(local, dest, opts);
   }
 

@@ -4,8 +4,9 @@ import { VsshError } from '../errors.js';
 import { Channel } from '../protocol/conn.js';
 import { bool, optInt, optStr, str } from '../protocol/args.js';
 import { scanTree } from '../transfer/manifest.js';
-import { MAX_REPORTED, capList, readNeeds, sendFiles, sendManifest } from '../transfer/send.js';
+import { MAX_REPORTED, capList, readNeeds, sendFiles, sendManifest, underRoot } from '../transfer/send.js';
 import { receiveTree } from '../transfer/receive.js';
+import { Filter, FilterRule } from '../transfer/filter.js';
 import { VERSION } from '../version.js';
 import type { Handler, RequestContext } from './daemon.js';
 import { execHandler } from './exec.js';
@@ -25,7 +26,8 @@ async function put(ctx: RequestContext): Promise<Record<string, unknown>> {
   const name = optStr(ctx.args, 'name');
   if (name !== undefined && (name.includes('/') || name === '..' || name === '.')) throw new VsshError('VSSH_BAD_INPUT', 'name must be a plain file name');
   await ctx.policy.checkPath(dest, 'write');
-  return receiveTree(ctx.stream, { dest, name, delete: bool(ctx.args, 'delete'), checksum: bool(ctx.args, 'checksum'), policy: ctx.policy });
+  const filter = new Filter((ctx.args.filter ?? []) as FilterRule[]);
+  return receiveTree(ctx.stream, { dest, name, delete: bool(ctx.args, 'delete'), checksum: bool(ctx.args, 'checksum'), dryRun: bool(ctx.args, 'dryRun'), filter, policy: ctx.policy });
 }
 
 /** get sends a file or a tree (the transfer protocol, with this node as sender). */
@@ -35,7 +37,7 @@ async function get(ctx: RequestContext): Promise<Record<string, unknown>> {
   const { entries, skipped } = await scanTree(real);
   sendManifest(ctx.stream, entries);
   const needs = await readNeeds(ctx.stream, entries.length);
-  const stats = await sendFiles(ctx.stream, real, entries, needs, undefined, ctx.policy.rules.allowPaths ? ctx.policy : undefined);
+  const stats = await sendFiles(ctx.stream, entries, underRoot(real, entries), needs, undefined, ctx.policy.rules.allowPaths ? ctx.policy : undefined);
   return { ...stats, failed: capList(stats.failed), name: basename(real), skipped: skipped.slice(0, MAX_REPORTED), skippedCount: skipped.length };
 }
 

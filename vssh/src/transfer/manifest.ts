@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { VsshError, ioError } from '../errors.js';
+import type { Filter } from './filter.js';
 
 /**
  * Entry is one thing in a transfer's manifest: its path relative to the root (posix, '' for the root
@@ -15,6 +16,8 @@ export interface Entry {
   mtimeMs: number;
   /** a symlink's target, as written (not followed) */
   target?: string;
+  /** the root folder of a put of several sources: made when missing, but its mode and mtime are left as they are */
+  bare?: boolean;
 }
 
 /** PART_SUFFIX marks the temp files a transfer writes before renaming them into place. */
@@ -30,10 +33,22 @@ export async function sha256File(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** scanTree lists `root` (a file, or a directory walked without following symlinks), sorted, root first. */
-export async function scanTree(root: string): Promise<{ entries: Entry[]; skipped: string[] }> {
+/** ScanOptions shape a scan: what to leave out, and the path the scanned root has in the manifest. */
+export interface ScanOptions {
+  filter?: Filter;
+  /** the manifest path of `root` itself ('' by default: the transfer's root) */
+  prefix?: string;
+}
+
+/**
+ * scanTree lists `root` (a file, or a directory walked without following symlinks), sorted, root first,
+ * leaving out what the filter excludes (an excluded folder is not entered); `excluded` counts those left out.
+ */
+export async function scanTree(root: string, opts: ScanOptions = {}): Promise<{ entries: Entry[]; skipped: string[]; excluded: number }> {
   const entries: Entry[] = [];
   const skipped: string[] = [];
+  const filter = opts.filter;
+  let excluded = 0;
   // Synchronous calls, yielding to the event loop every YIELD_EVERY entries: for a big tree a promise
   // per lstat costs ten times the lstat, and a daemon must still answer its other requests meanwhile.
   let sinceYield = 0;
@@ -46,8 +61,12 @@ export async function scanTree(root: string): Promise<{ entries: Entry[]; skippe
     try {
       st = lstatSync(abs);
     } catch (err) {
-      if (rel === '') throw ioError(err, 'reading', abs);
+      if (abs === root) throw ioError(err, 'reading', abs);
       skipped.push(`${rel}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      return;
+    }
+    if (filter && filter.excluded(rel, st.isDirectory())) {
+      excluded++;
       return;
     }
     const base = { path: rel, size: 0, mode: st.mode & 0o7777, mtimeMs: Math.round(st.mtimeMs) };
@@ -68,8 +87,8 @@ export async function scanTree(root: string): Promise<{ entries: Entry[]; skippe
       }
     } else skipped.push(`${rel || '.'}: not a file, folder or symlink`);
   };
-  await visit(root, '');
-  return { entries, skipped };
+  await visit(root, opts.prefix ?? '');
+  return { entries, skipped, excluded };
 }
 
 /** MAX_ENTRIES is the most entries a manifest may hold. */
@@ -120,5 +139,6 @@ export function checkEntry(e: unknown): Entry {
     if (typeof x[k] !== 'number' || !Number.isSafeInteger(x[k]) || (x[k] as number) < 0) throw bad(`${k} of "${x.path}" must be a non-negative integer`);
   }
   if (x.type === 'symlink' && (typeof x.target !== 'string' || x.target.length === 0 || x.target.includes('\0'))) throw bad(`symlink "${x.path}" has no target`);
-  return { path: x.path, type: x.type, size: x.size as number, mode: (x.mode as number) & 0o7777, mtimeMs: x.mtimeMs as number, ...(x.type === 'symlink' ? { target: x.target as string } : {}) };
+  if (x.bare !== undefined && (x.bare !== true || x.path !== '' || x.type !== 'dir')) throw bad('only the root folder may be bare');
+  return { path: x.path, type: x.type, size: x.size as number, mode: (x.mode as number) & 0o7777, mtimeMs: x.mtimeMs as number, ...(x.type === 'symlink' ? { target: x.target as string } : {}), ...(x.bare ? { bare: true } : {}) };
 }

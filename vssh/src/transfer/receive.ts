@@ -7,6 +7,7 @@ import { Stream } from '../protocol/conn.js';
 import { Policy } from '../server/policy.js';
 import { Entry, ManifestChecker, PART_SUFFIX, YIELD_EVERY, sha256File } from './manifest.js';
 import { Need, SMALL_FILE, batches, capList, replyError } from './send.js';
+import type { Filter } from './filter.js';
 
 /** ReceiveOptions say where a transfer lands and how. */
 export interface ReceiveOptions {
@@ -24,6 +25,10 @@ export interface ReceiveOptions {
   confine?: boolean;
   /** clear setuid and setgid bits of what arrives (a client receiving from a node, unless asked to keep them) */
   stripSetid?: boolean;
+  /** say what would change, changing nothing: no folder, file, symlink, mode or deletion is made */
+  dryRun?: boolean;
+  /** the sender's --exclude / --include rules: with `delete`, what they leave out is not deleted (as rsync does) */
+  filter?: Filter;
   /** checks a reply that arrives mid-transfer and throws the error it carries (the client verifies its MAC) */
   onReply?: (body: Record<string, unknown>) => unknown;
 }
@@ -37,7 +42,13 @@ export interface ReceiveStats extends Record<string, unknown> {
   unchanged: number;
   deleted: number;
   failed: { path: string; error: string }[];
+  /** with dryRun: what would be deleted (the first MAX_LISTED; `deleted` counts them all) */
+  deletions?: string[];
+  dryRun?: boolean;
 }
+
+/** MAX_LISTED is how many paths a dry run lists one by one. */
+export const MAX_LISTED = 10_000;
 
 /** WRITES_IN_FLIGHT is how many writes of one big file may be pending at once. */
 const WRITES_IN_FLIGHT = 4;
@@ -68,7 +79,8 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     if (st?.isDirectory() || opts.dest.endsWith('/')) target = join(target, opts.name ?? 'file');
   }
   target = await policy.checkPath(target, 'write');
-  if (root.type !== 'dir') await mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(ioError(err, 'creating', dirname(target))));
+  const dry = opts.dryRun === true;
+  if (root.type !== 'dir' && !dry) await mkdir(dirname(target), { recursive: true }).catch((err) => Promise.reject(ioError(err, 'creating', dirname(target))));
   const stats: ReceiveStats = { target, files: 0, bytes: 0, unchanged: 0, deleted: 0, failed: [] };
   const pathOf = (e: Entry): string => (e.path ? join(target, e.path) : target);
   // Every entry must land under the target: checked per path (symlinks resolved) when the node's policy
@@ -92,15 +104,15 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     if (guard && e.path) await guard.checkPath(at, 'write');
     try {
       if (e.type === 'dir') {
-        mkdirSync(at, { recursive: true });
-        if (!lstatSync(at).isDirectory()) throw new VsshError('VSSH_IO', `${at} is a symlink or a file where the source has a folder; it was left as it is`);
+        if (!dry) mkdirSync(at, { recursive: true });
+        if (lstatSync(at, { throwIfNoEntry: !dry })?.isDirectory() === false) throw new VsshError('VSSH_IO', `${at} is a symlink or a file where the source has a folder; it was left as it is`);
         if (e.path === '' && opts.confine) guard = new Policy({ allowPaths: [target] });
       } else if (e.type === 'symlink') {
         await policy.checkLinkTarget(at, e.target!);
-        placeSymlink(at, e.target!);
+        if (!dry) placeSymlink(at, e.target!);
       } else {
         policy.checkFileSize(e.size);
-        const need = await planFile(at, e, i, opts.checksum === true, sweeper);
+        const need = await planFile(at, e, i, opts.checksum === true, dry ? undefined : sweeper);
         if (need) needs.push(need);
         else stats.unchanged++;
       }
@@ -116,6 +128,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
   const recheck = (await guard?.folderCheck()) ?? (() => {});
   const needBatches = batches(needs);
   needBatches.forEach((b, k) => stream.msg({ need: b, more: k < needBatches.length - 1 }));
+  if (dry) return dryRunEnd(stream, onReply, stats, opts.delete && root.type === 'dir' ? await deleteExtras(target, new Set(entries.map((e) => e.path)), opts.filter, true) : undefined);
 
   // Receive: a small file is held in memory and written in one go; a big one is written as it comes,
   // with a few writes in flight at their own offsets.
@@ -208,7 +221,7 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
     throw err;
   }
   for (const e of [...entries].reverse()) {
-    if (e.type === 'dir') {
+    if (e.type === 'dir' && !e.bare) {
       try {
         setMeta(pathOf(e), e);
       } catch {
@@ -216,9 +229,20 @@ export async function receiveTree(stream: Stream, opts: ReceiveOptions): Promise
       }
     }
   }
-  if (opts.delete && root.type === 'dir') stats.deleted = await deleteExtras(target, new Set(entries.map((e) => e.path)));
+  if (opts.delete && root.type === 'dir') stats.deleted = (await deleteExtras(target, new Set(entries.map((e) => e.path)), opts.filter, false)).count;
   stats.failed = capList(stats.failed);
   return stats;
+}
+
+/** dryRunEnd finishes a dry run: the sender sends nothing more than END, and the reply says what would be deleted. */
+async function dryRunEnd(stream: Stream, onReply: (body: Record<string, unknown>) => never, stats: ReceiveStats, deletions: { count: number; paths: string[] } | undefined): Promise<ReceiveStats> {
+  for (;;) {
+    const item = await stream.read();
+    if (!item || item.kind === 'end') break;
+    if (item.kind === 'reply') onReply(item.body);
+    throw new VsshError('VSSH_FRAME_MALFORMED', 'a dry run carries no files');
+  }
+  return { ...stats, failed: capList(stats.failed), dryRun: true, deleted: deletions?.count ?? 0, deletions: deletions?.paths ?? [] };
 }
 
 async function readManifest(stream: Stream, onReply: (body: Record<string, unknown>) => never): Promise<Entry[]> {
@@ -266,12 +290,12 @@ class PartSweeper {
 }
 
 /** planFile says what a file needs: nothing (same size and mtime), a hash comparison (same size), a resume, or everything. */
-async function planFile(at: string, e: Entry, i: number, checksum: boolean, sweeper: PartSweeper): Promise<Need | undefined> {
+async function planFile(at: string, e: Entry, i: number, checksum: boolean, sweeper: PartSweeper | undefined): Promise<Need | undefined> {
   const st = lstatSync(at, { throwIfNoEntry: false });
   if (st?.isDirectory()) throw new VsshError('VSSH_IO', `${at} is a folder; the source has a file there`);
   const sameSize = st?.isFile() && st.size === e.size;
   if (sameSize && !checksum && Math.round(st!.mtimeMs) === e.mtimeMs) return undefined;
-  sweeper.sweep(at, partPath(at, e));
+  sweeper?.sweep(at, partPath(at, e));
   if (sameSize) return { i, sha256: await sha256File(at) };
   if (e.size <= SMALL_FILE) return { i }; // small files are sent whole, never resumed
   const part = statSync(partPath(at, e), { throwIfNoEntry: false });
@@ -415,19 +439,31 @@ function placeSymlink(at: string, to: string): void {
   renameSync(tmp, at);
 }
 
-/** deleteExtras removes what `root` holds and the manifest does not (without following symlinks). */
-async function deleteExtras(root: string, keep: Set<string>): Promise<number> {
-  let deleted = 0;
+/**
+ * deleteExtras removes what `root` holds and the manifest does not (without following symlinks), except what
+ * the filter leaves out (protected, as with rsync). With `dry`, it only lists what it would remove.
+ */
+async function deleteExtras(root: string, keep: Set<string>, filter: Filter | undefined, dry: boolean): Promise<{ count: number; paths: string[] }> {
+  const out = { count: 0, paths: [] as string[] };
   const walk = async (rel: string): Promise<void> => {
     const abs = rel ? join(root, rel) : root;
-    for (const d of await readdir(abs, { withFileTypes: true })) {
+    let names;
+    try {
+      names = await readdir(abs, { withFileTypes: true });
+    } catch (err) {
+      if (dry && (err as NodeJS.ErrnoException).code === 'ENOENT') return; // not made yet: nothing in it to delete
+      throw err;
+    }
+    for (const d of names) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (!keep.has(r)) {
-        await rm(join(abs, d.name), { recursive: true, force: true });
-        deleted++;
+        if (filter?.excluded(r, d.isDirectory())) continue;
+        if (!dry) await rm(join(abs, d.name), { recursive: true, force: true });
+        else if (out.paths.length < MAX_LISTED) out.paths.push(d.isDirectory() ? `${r}/` : r);
+        out.count++;
       } else if (d.isDirectory()) await walk(r);
     }
   };
   await walk('');
-  return deleted;
+  return out;
 }

@@ -54,6 +54,9 @@ export interface SendStats {
   failed: { path: string; error: string }[];
 }
 
+/** underRoot maps manifest entries to paths under one local root (a tree scanned from `root`). */
+export const underRoot = (root: string, entries: Entry[]) => (i: number): string => (entries[i]!.path ? join(root, entries[i]!.path) : root);
+
 /** sendManifest sends the manifest in batches. */
 export function sendManifest(stream: Stream, entries: Entry[]): void {
   const all = batches(entries);
@@ -91,11 +94,11 @@ export function replyError(body: Record<string, unknown>): VsshError {
  * `sha256` in the header instead. A file that changed size since the manifest, or
  * cannot be read, is reported with `{fail}` and the rest go on.
  */
-export async function sendFiles(stream: Stream, root: string, entries: Entry[], needs: Need[], onBytes?: (n: number) => void, guard?: Policy): Promise<SendStats> {
+export async function sendFiles(stream: Stream, entries: Entry[], localOf: (i: number) => string, needs: Need[], onBytes?: (n: number) => void, guard?: Policy): Promise<SendStats> {
   const stats: SendStats = { files: 0, bytes: 0, same: 0, failed: [] };
-  const pathOf = (e: Entry): string => (e.path ? join(root, e.path) : root);
   for (const need of needs) {
     const e = entries[need.i]!;
+    const pathOf = (_: Entry): string => localOf(need.i);
     try {
       if (e.type !== 'file') throw new VsshError('VSSH_FRAME_MALFORMED', `the need list asks for ${e.path || '.'}, which is not a file`);
       if (guard) await guard.checkPath(pathOf(e), 'read'); // its folders may have changed since the scan

@@ -227,3 +227,110 @@ describe('a full disk on the node', () => {
     }
   });
 });
+
+/** snapshot lists a tree's paths with type, size, mode and mtime, to show a dry run changed nothing. */
+function snapshot(root: string): string[] {
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const walk = (rel: string): void => {
+    for (const n of readdirSync(join(root, rel)).sort()) {
+      const r = rel ? `${rel}/${n}` : n;
+      const st = lstatSync(join(root, r));
+      out.push(`${r} ${st.isDirectory() ? 'd' : st.size} ${st.mode.toString(8)} ${st.mtimeMs}`);
+      if (st.isDirectory()) walk(r);
+    }
+  };
+  walk('');
+  const top = lstatSync(root);
+  return [`. ${top.mode.toString(8)} ${top.mtimeMs}`, ...out];
+}
+
+describe('several sources, --exclude / --include, and dry runs', () => {
+  it('puts several sources into one folder, each under its name, or its contents with a trailing slash', async () => {
+    const a = join(dir, 'multi/app');
+    mkdirSync(join(a, 'lib'), { recursive: true });
+    writeFileSync(join(a, 'lib/x.js'), 'x');
+    writeFileSync(join(a, 'lib/x.js.map'), 'map');
+    const conf = join(dir, 'multi/conf');
+    mkdirSync(conf);
+    writeFileSync(join(conf, 'settings.json'), '{}');
+    writeFileSync(join(dir, 'multi/README'), 'read me');
+    const dest = join(dir, 'multi-dest');
+    mkdirSync(dest, { mode: 0o700 });
+    utimesSync(dest, 1_500_000_000, 1_500_000_000);
+    const r = await l.client.put([a, `${conf}/`, join(dir, 'multi/README')], dest, { filter: [{ action: 'exclude', pattern: '*.map' }] });
+    expect([r.received.files, r.excluded, r.received.failed]).toEqual([3, 1, []]);
+    expect(readFileSync(join(dest, 'app/lib/x.js'), 'utf8')).toBe('x');
+    expect(readFileSync(join(dest, 'settings.json'), 'utf8')).toBe('{}'); // the contents of conf/
+    expect(readFileSync(join(dest, 'README'), 'utf8')).toBe('read me');
+    expect(existsSync(join(dest, 'app/lib/x.js.map'))).toBe(false);
+    // the folder that holds several sources keeps its own mode (its mtime moves as anything added to it)
+    expect(statSync(dest).mode & 0o777).toBe(0o700);
+    // two folders landing on one path merge; two files are refused before anything is sent
+    mkdirSync(join(dir, 'multi/other/app/lib'), { recursive: true });
+    writeFileSync(join(dir, 'multi/other/app/lib/y.js'), 'y');
+    await l.client.put([a, `${join(dir, 'multi/other')}/`], dest);
+    expect(readdirSync(join(dest, 'app/lib')).sort()).toEqual(['x.js', 'x.js.map', 'y.js']);
+    writeFileSync(join(dir, 'multi/other/README'), 'another');
+    const clash = await l.client.put([join(dir, 'multi/README'), `${join(dir, 'multi/other')}/`], dest).catch((e) => e);
+    expect([clash.code, clash.message]).toEqual(['VSSH_BAD_INPUT', expect.stringContaining('"README" would come from both')]);
+  });
+
+  it('a dry run says what would be sent (with sizes, resumes and hash compares) and deleted, and writes nothing', async () => {
+    const src = join(dir, 'dry-src');
+    mkdirSync(join(src, 'keep'), { recursive: true });
+    writeFileSync(join(src, 'new.txt'), 'n'.repeat(100));
+    writeFileSync(join(src, 'changed.txt'), 'new content');
+    writeFileSync(join(src, 'same.txt'), 'same');
+    writeFileSync(join(src, 'touched.txt'), 'touched');
+    writeFileSync(join(src, 'keep/k'), 'k');
+    const dest = join(dir, 'dry-dest');
+    await l.client.put(src, dest);
+    writeFileSync(join(src, 'changed.txt'), 'other content!');
+    utimesSync(join(src, 'touched.txt'), 1_600_000_000, 1_600_000_000); // same bytes, new mtime: compared by hash
+    writeFileSync(join(src, 'brand-new.bin'), randomBytes(2000));
+    mkdirSync(join(src, 'newdir/deeper'), { recursive: true });
+    writeFileSync(join(src, 'newdir/deeper/f'), 'f');
+    symlinkSync('new.txt', join(src, 'link'));
+    rmSync(join(src, 'same.txt'));
+    writeFileSync(join(src, 'same.txt'), 'same'); // rewritten: same bytes, new mtime
+    mkdirSync(join(dest, 'extra'));
+    writeFileSync(join(dest, 'extra/e'), 'e');
+    writeFileSync(join(dest, 'stray.log'), 'log');
+    writeFileSync(join(dest, 'protected.cache'), 'c');
+    const before = snapshot(dest);
+    const r = await l.client.sync(src, dest, { delete: true, dryRun: true, filter: [{ action: 'exclude', pattern: '*.cache' }] });
+    expect(snapshot(dest)).toEqual(before); // nothing made, written, chmodded, touched or deleted
+    expect(existsSync(join(dest, 'newdir'))).toBe(false);
+    expect(r.dryRun!.send.map((f) => [f.path, f.size, f.bytes]).sort()).toEqual([['brand-new.bin', 2000, 2000], ['changed.txt', 14, 14], ['newdir/deeper/f', 1, 1]]);
+    expect(r.dryRun!.bytes).toBe(2015);
+    expect(r.dryRun!.unchanged).toBe(4); // new.txt and keep/k by size and mtime, same.txt and touched.txt by hash
+    expect(r.dryRun!.delete.sort()).toEqual(['extra/', 'stray.log']); // protected.cache is excluded, so kept
+    expect(r.dryRun!.deleted).toBe(2);
+    // the real run does what the dry run said
+    const real = await l.client.sync(src, dest, { delete: true, filter: [{ action: 'exclude', pattern: '*.cache' }] });
+    expect([real.received.files, real.received.deleted, real.received.bytes]).toEqual([3, 2, 2015]);
+    expect(existsSync(join(dest, 'protected.cache'))).toBe(true);
+    expect(readlinkSync(join(dest, 'link'))).toBe('new.txt');
+  });
+
+  it('a dry run of a resumable file counts only the rest', async () => {
+    const src = join(dir, 'dry-big.bin');
+    writeFileSync(src, randomBytes(16 * 1024 * 1024));
+    const dst = join(dir, 'dry-big-dest', 'big.bin');
+    let sent = 0;
+    const cut = l.client.put(src, dst, {
+      onBytes: (n) => {
+        sent += n;
+        if (sent > 4 * 1024 * 1024) l.client.close();
+      },
+    });
+    await expect(cut).rejects.toBeInstanceOf(VsshError);
+    expect(await waitFor(() => parts(join(dir, 'dry-big-dest')).length === 1)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    const partSize = statSync(join(dir, 'dry-big-dest', parts(join(dir, 'dry-big-dest'))[0]!)).size;
+    const r = await l.client.put(src, dst, { dryRun: true });
+    expect(r.dryRun!.send).toEqual([{ path: 'dry-big.bin', size: 16 * 1024 * 1024, bytes: 16 * 1024 * 1024 - partSize }]);
+    expect(parts(join(dir, 'dry-big-dest')).length).toBe(1); // the part file is still there, untouched
+  });
+});
