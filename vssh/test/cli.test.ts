@@ -126,6 +126,37 @@ describe('vssh put, get, sync, ls, status', () => {
     expect([wrongWay.exitCode, wrongWay.stderr]).toEqual([2, expect.stringContaining('must be NODE:/absolute/path')]);
   });
 
+  it('put and sync take several sources, --exclude / --include, and --dry-run', async () => {
+    const base = join(ctl.dir, 'deploy');
+    mkdirSync(join(base, 'bin'), { recursive: true });
+    mkdirSync(join(base, 'lib/cache'), { recursive: true });
+    writeFileSync(join(base, 'bin/run'), '#!/bin/sh\n');
+    writeFileSync(join(base, 'lib/a.js'), 'a'.repeat(1500));
+    writeFileSync(join(base, 'lib/a.js.map'), 'map');
+    writeFileSync(join(base, 'lib/keep.map'), 'kept');
+    writeFileSync(join(base, 'lib/cache/c'), 'c');
+    writeFileSync(join(base, 'package.json'), '{}');
+    const dest = join(ctl.dir, 'deployed');
+    const args = [join(base, 'bin'), join(base, 'lib'), join(base, 'package.json'), `n1:${dest}`, '--include', 'keep.map', '--exclude', '*.map', '--exclude=cache/'];
+    const dry = await vssh(ctl.env, ['put', ...args, '--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain('send    lib/a.js (1.5 KiB)');
+    expect(dry.stdout).toContain('dry run, nothing written: 4 files would be sent');
+    expect(dry.stdout).toContain('excluded');
+    expect(existsSync(dest)).toBe(false);
+    const real = JSON.parse((await vssh(ctl.env, ['put', ...args, '--json'])).stdout);
+    expect(real).toMatchObject({ files: 4, excluded: 2 });
+    expect(readdirSync(join(dest, 'lib')).sort()).toEqual(['a.js', 'keep.map']);
+    writeFileSync(join(dest, 'stray'), 'x');
+    const plan = JSON.parse((await vssh(ctl.env, ['sync', ...args, '--delete', '-n', '--json'])).stdout);
+    expect(plan.dryRun).toMatchObject({ send: [], delete: ['stray'], deleted: 1 });
+    expect(existsSync(join(dest, 'stray'))).toBe(true);
+    const bad = await vssh(ctl.env, ['put', join(base, 'bin'), `n1:${dest}`, '--exclude']);
+    expect([bad.exitCode, bad.stderr]).toEqual([2, expect.stringContaining('--exclude needs a pattern')]);
+    const getMany = await vssh(ctl.env, ['get', `n1:${dest}/bin`, `n1:${dest}/lib`, join(ctl.dir, 'x')]);
+    expect(getMany.exitCode).toBe(2);
+  });
+
   it('info, speed and tunnel work from the CLI', async () => {
     const info = JSON.parse((await vssh(ctl.env, ['info', 'n1', '--json'])).stdout);
     expect(info.hostname).toBe(hostname());
