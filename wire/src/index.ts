@@ -6,18 +6,20 @@
  */
 export { WireError, isWireError, type WireErrorCode } from './errors.js';
 export { wirePaths, type WirePaths } from './paths.js';
-export { MESH_CIDR, COORDINATOR_IP, meshIp } from './registry/addresses.js';
+export { MESH_CIDR, COORDINATOR_IP, meshIp, isTailscaleIp } from './registry/addresses.js';
 export { Registry, checkNodeName, type NodeRecord, type NodeInfo, type TokenRecord } from './registry/registry.js';
-export { encodeToken, decodeToken, type JoinToken } from './token.js';
+export { encodeToken, decodeToken, parseTtl, MAX_TOKEN_TTL_MS, type JoinToken } from './token.js';
 export { startCoordinator, type Coordinator, type ServeOptions } from './coordinator/serve.js';
+export { Relay } from './coordinator/relay.js';
 export { ensureTls, type Tls } from './coordinator/tls.js';
 export { writeServiceUnit, type ServiceUnit } from './service.js';
 export { nodeSecret, type SyncReply, type JoinReply } from './coordinator/api.js';
-export { peersFor, type PeerView } from './coordinator/peers.js';
+export { peersFor, KEEPALIVE_S, type PeerView, type CoordinatorView } from './coordinator/peers.js';
 export { joinMesh, type JoinOptions } from './node/join.js';
-export { runNode, desiredPeers, type DaemonOptions } from './node/daemon.js';
-export { readNodeState, readCachedPeers, type NodeState } from './node/state.js';
+export { runNode, desiredPeers, checkStaleAfter, type DaemonOptions } from './node/daemon.js';
+export { checkCanBringUp, hasNetAdmin } from './wg/preflight.js';
+export { readNodeState, readCachedPeers, normalizeReply, type NodeState, type CachedPeers } from './node/state.js';
 export { meshStatus, describePeers, type MeshStatus, type PeerStatus } from './status.js';
 export { parseDump, showInterface, type LiveInterface, type LivePeer } from './wg/show.js';
 export { diffPeers, setArgs, type PeerConfig, type PeerChange } from './wg/peers.js';
-export { Watchdog, STALE_AFTER_MS, type TickResult, type WatchdogEvent } from './node/watchdog.js';
+export { Watchdog, STALE_AFTER_MS, type Path, type TickResult, type WatchdogEvent } from './node/watchdog.js';

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Api, JoinReply, SyncReply } from '../src/coordinator/api.js';
 import { endpointFor } from '../src/coordinator/peers.js';
 import { Registry } from '../src/registry/registry.js';
-import { readCachedPeers } from '../src/node/state.js';
+import { normalizeReply, readCachedPeers } from '../src/node/state.js';
 import { decodeToken, encodeToken } from '../src/token.js';
 
 const key = (n: number): string => Buffer.alloc(32, n).toString('base64');
@@ -84,6 +84,18 @@ describe('the coordinator API', () => {
     expect(cached.reply.peers.map((p) => [p.name, p.tailscaleIp, p.listenPort])).toEqual([['coordinator', null, 51820], ['b', null, 51900]]);
     writeFileSync(file, '{"fetched": 1}');
     expect(readCachedPeers(file)).toBeUndefined();
+  });
+
+  it('takes only a Tailscale address (100.64.0.0/10) as one, from a node and from a reply: it becomes a WireGuard endpoint', () => {
+    for (const [i, bad] of ['1.2.3.4.5', '999.1.1.1', '192.168.1.1', '100.128.0.1', '100.64.0.1; rm', 7].entries()) {
+      const j = join_(`bad${i}`, 40 + i, { tailscaleIp: bad }).body as JoinReply;
+      expect(j.self.tailscaleIp, String(bad)).toBeNull();
+    }
+    const hostile = { self: { id: 'x', name: 'a', meshIp: '10.99.0.2', tailscaleIp: '100.64.0.1' }, coordinator: { ...coordinator, relays: 'yes' },
+      peers: [{ name: 'b', id: 'b', meshIp: '10.99.0.3', publicKey: key(2), endpoint: '192.0.2.1:51820', keepalive: null, online: true, tailscaleIp: '1.2.3.4.5', listenPort: 99999 }] } as unknown as SyncReply;
+    const n = normalizeReply(hostile);
+    expect(n.peers[0]).toMatchObject({ tailscaleIp: null, listenPort: 51820 });
+    expect(n.coordinator.relays).toBe(false);
   });
 
   it("sends peers behind the same NAT to each other's LAN address", () => {

@@ -1,7 +1,7 @@
 import { hkdfSync } from 'node:crypto';
 import { WireError } from '../errors.js';
 import { isWgKey } from '../wg/keys.js';
-import { COORDINATOR_IP, MESH_CIDR } from '../registry/addresses.js';
+import { COORDINATOR_IP, MESH_CIDR, isTailscaleIp } from '../registry/addresses.js';
 import { NodeInfo, Registry, checkNodeName } from '../registry/registry.js';
 import { CoordinatorView, PeerView, peersFor } from './peers.js';
 
@@ -61,7 +61,7 @@ function readInfo(body: Record<string, unknown>, remoteAddr: string | null): Nod
   const port = Number(body.listenPort);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new WireError('WIRE_BAD_INPUT', 'listenPort must be a port number');
   const lan = Array.isArray(body.lanAddrs) ? body.lanAddrs.filter((a): a is string => typeof a === 'string' && /^[0-9a-f.:]{2,45}$/i.test(a)).slice(0, 16) : [];
-  const ts = typeof body.tailscaleIp === 'string' && /^[\d.]{7,15}$/.test(body.tailscaleIp) ? body.tailscaleIp : null;
+  const ts = isTailscaleIp(body.tailscaleIp) ? body.tailscaleIp : null;
   return { listenPort: port, lanAddrs: lan, tailscaleIp: ts, behindNat: body.behindNat === true, remoteAddr };
 }
 

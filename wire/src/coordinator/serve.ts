@@ -129,10 +129,19 @@ export async function startCoordinator(opts: ServeOptions): Promise<Coordinator>
   const server: Server = createServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3' }, (req, res) => void serveHttp(api, req, res, heldSyncs));
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err) => reject(new WireError('WIRE_BAD_INPUT', `cannot listen on ${opts.bind ?? '0.0.0.0'}:${apiPort} (${(err as NodeJS.ErrnoException).code})`)));
-    server.listen(apiPort, opts.bind ?? '0.0.0.0', () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (err) => reject(new WireError('WIRE_BAD_INPUT', `cannot listen on ${opts.bind ?? '0.0.0.0'}:${apiPort} (${(err as NodeJS.ErrnoException).code}): pick another --port or --bind.`)));
+      server.listen(apiPort, opts.bind ?? '0.0.0.0', () => resolve());
+    });
+  } catch (err) {
+    // Leave nothing behind: the relay's table, the interface (and its wireguard-go), the registry.
+    await relay?.remove();
+    await iface.down().catch(() => undefined);
+    registry.close();
+    await vault.close();
+    throw err;
+  }
 
   const probe: UdpSocket = createSocket('udp4');
   probe.on('message', (msg, rinfo) => {

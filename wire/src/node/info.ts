@@ -2,6 +2,7 @@ import { networkInterfaces } from 'node:os';
 import { execa } from 'execa';
 import { NodeInfo } from '../registry/registry.js';
 import { probePublicAddress } from './probe.js';
+import { isTailscaleIp } from '../registry/addresses.js';
 
 /** lanAddresses are this machine's IPv4 addresses, without loopback and the mesh itself. */
 export function lanAddresses(): string[] {
@@ -19,7 +20,7 @@ export async function tailscaleIp(): Promise<string | null> {
   try {
     const r = await execa('tailscale', ['ip', '-4'], { timeout: 2000 });
     const ip = r.stdout.trim().split('\n')[0] ?? '';
-    return /^[\d.]{7,15}$/.test(ip) ? ip : null;
+    return isTailscaleIp(ip) ? ip : null;
   } catch {
     return null;
   }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { writeFileAtomic } from '@meshpop/vault';
 import { WireError } from '../errors.js';
+import { isTailscaleIp } from '../registry/addresses.js';
 import { PeerView } from '../coordinator/peers.js';
 import { SyncReply } from '../coordinator/api.js';
 import { CoordinatorAddress } from './client.js';
@@ -70,9 +71,14 @@ export function normalizeReply(reply: SyncReply): SyncReply {
   const portOf = (endpoint: string | null): number => Number(endpoint?.slice(endpoint.lastIndexOf(':') + 1)) || 51820;
   return {
     ...reply,
-    self: { ...reply.self, tailscaleIp: reply.self.tailscaleIp ?? null },
+    self: { ...reply.self, tailscaleIp: isTailscaleIp(reply.self.tailscaleIp) ? reply.self.tailscaleIp : null },
     coordinator: { ...reply.coordinator, relays: reply.coordinator.relays === true },
-    peers: reply.peers.map((p) => ({ ...p, tailscaleIp: p.tailscaleIp ?? null, listenPort: p.listenPort ?? portOf(p.endpoint) })),
+    // What becomes a WireGuard endpoint is checked here too: one bad value would fail the whole `wg set`.
+    peers: reply.peers.map((p) => ({
+      ...p,
+      tailscaleIp: isTailscaleIp(p.tailscaleIp) ? p.tailscaleIp : null,
+      listenPort: Number.isInteger(p.listenPort) && p.listenPort >= 1 && p.listenPort <= 65535 ? p.listenPort : portOf(p.endpoint),
+    })),
   };
 }
 

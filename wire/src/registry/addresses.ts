@@ -1,3 +1,4 @@
+import { isIPv4 } from 'node:net';
 import { WireError } from '../errors.js';
 
 /** MESH_CIDR is the mesh's address space; the coordinator is 10.99.0.1. */
@@ -17,3 +18,10 @@ export function meshIp(index: number): string {
 
 /** COORDINATOR_IP is the coordinator's mesh address. */
 export const COORDINATOR_IP = meshIp(COORDINATOR_INDEX);
+
+/** isTailscaleIp tells whether `s` is an IPv4 address in Tailscale's range, 100.64.0.0/10. */
+export function isTailscaleIp(s: unknown): s is string {
+  if (typeof s !== 'string' || !isIPv4(s)) return false;
+  const [a, b] = s.split('.').map(Number) as [number, number];
+  return a === 100 && b >= 64 && b <= 127;
+}
