@@ -250,7 +250,9 @@ export class VsshClient {
    * Close the returned server to stop.
    */
   async tunnel(localPort: number, host: string, port: number, bindHost = '127.0.0.1', opts: { onError?: (err: VsshError) => void } = {}): Promise<Server> {
-    await this.request('tunnel', { host, port, check: true });
+    const probe = await this.call('tunnel', { host, port, check: true });
+    // A daemon older than `check` connects instead: its policy allowed it, so that is the answer too.
+    if ((await probe.next())?.kind === 'msg') probe.cancel();
     const server = createServer((sock) => void this.#carry(sock, host, port, opts.onError));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -62,6 +62,8 @@ export async function serveNode(opts: ServeOptions = {}): Promise<Daemon> {
   const tlsBind = opts.tlsBind ?? [];
   const plain = opts.bind?.length ? opts.bind : tlsBind.length ? [] : [me?.meshIp ?? '127.0.0.1'];
   const listeners: Listener[] = [...plain.map((host) => ({ host, tls: opts.tls === true })), ...tlsBind.map((host) => ({ host, tls: true }))];
+  const twice = listeners.find((l, i) => listeners.findIndex((m) => m.host === l.host) !== i);
+  if (twice) throw new VsshError('VSSH_BAD_INPUT', `${twice.host} is given twice (--bind and --tls-bind take each address once).`);
   const outside = listeners.filter((l) => !l.tls && !inMesh(l.host) && !isLoopback(l.host)).map((l) => l.host);
   if (outside.length) {
     throw new VsshError('VSSH_TLS', `listening on ${outside.join(', ')} (outside the mesh) requires TLS: give it with --tls-bind (TLS on that address only), or add --tls (TLS on every address).`);

@@ -6,41 +6,83 @@ export interface FilterRule {
   pattern: string;
 }
 
+/** Token is one piece of a glob: a literal character, `?`, `*` (within a name), `**` (across folders) or a class. */
+type Token = { k: 'lit'; c: string } | { k: 'one' } | { k: 'star' } | { k: 'dstar' } | { k: 'class'; test: (c: string) => boolean };
+
 interface Compiled {
   exclude: boolean;
   dirOnly: boolean;
   /** matched against the whole path (anchored at the transfer root), else against the last name */
   whole: boolean;
-  re: RegExp;
+  tokens: Token[];
+  /** a name pattern that spans folders (`**`) matches the end of the path: it is also tried after any `/` */
+  floating: boolean;
 }
 
 /** MAX_RULES bounds how many rules one transfer carries (they travel in the request's arguments). */
 export const MAX_RULES = 1000;
 
-/** globToRegex turns one glob into a regular expression source: `**` any run, `*` any run within a name, `?` one character, `[...]` a class. */
-function globToRegex(glob: string): string {
-  let re = '';
+/** classTest reads the body of `[...]` (`!` or `^` negates, `a-z` ranges); a class never matches `/`. */
+function classTest(body: string): (c: string) => boolean {
+  const neg = body.startsWith('!') || body.startsWith('^');
+  if (neg) body = body.slice(1);
+  const ranges: [string, string][] = [];
+  for (let i = 0; i < body.length; i++) {
+    if (body[i + 1] === '-' && i + 2 < body.length) {
+      ranges.push([body[i]!, body[i + 2]!]);
+      i += 2;
+    } else ranges.push([body[i]!, body[i]!]);
+  }
+  return (c) => c !== '/' && ranges.some(([lo, hi]) => c >= lo && c <= hi) !== neg;
+}
+
+/** tokenize splits a glob into tokens; a `[` without its `]` is a literal. */
+function tokenize(glob: string): Token[] {
+  const out: Token[] = [];
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*') {
-      if (glob[i + 1] === '*') {
-        re += '.*';
+      let n = 1;
+      while (glob[i + 1] === '*') {
+        n++;
         i++;
-      } else re += '[^/]*';
-    } else if (c === '?') re += '[^/]';
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 2);
-      if (end < 0) re += '\\[';
-      else {
-        let body = glob.slice(i + 1, end);
-        if (body.startsWith('!')) body = `^${body.slice(1)}`;
-        re += `[${body.replace(/\\/g, '\\\\')}]`;
-        i = end;
       }
-    } else re += c.replace(/[.+^${}()|\\/]/g, '\\$&');
+      out.push({ k: n > 1 ? 'dstar' : 'star' });
+    } else if (c === '?') out.push({ k: 'one' });
+    else if (c === '[' && glob.indexOf(']', i + 2) > 0) {
+      const end = glob.indexOf(']', i + 2);
+      out.push({ k: 'class', test: classTest(glob.slice(i + 1, end)) });
+      i = end;
+    } else out.push({ k: 'lit', c });
   }
-  return re;
+  return out;
 }
+
+/**
+ * globMatch runs the tokens over `s` as a set of states, one step per character: the time grows with the
+ * path's length times the pattern's, never exponentially (no backtracking), whatever pattern a peer sends.
+ */
+function globMatch(tokens: Token[], s: string): boolean {
+  const closure = (states: Set<number>): Set<number> => {
+    for (const i of states) if (tokens[i]?.k === 'star' || tokens[i]?.k === 'dstar') states.add(i + 1); // a star may match nothing
+    return states;
+  };
+  let states = closure(new Set([0]));
+  for (const ch of s) {
+    const next = new Set<number>();
+    for (const i of states) {
+      const t = tokens[i];
+      if (!t) continue;
+      if (t.k === 'dstar' || (t.k === 'star' && ch !== '/')) next.add(i);
+      else if ((t.k === 'lit' && t.c === ch) || (t.k === 'one' && ch !== '/') || (t.k === 'class' && t.test(ch))) next.add(i + 1);
+    }
+    if (next.size === 0) return false;
+    states = closure(next);
+  }
+  return states.has(tokens.length);
+}
+
+const FLOAT: Token[] = [{ k: 'dstar' }, { k: 'lit', c: '/' }];
 
 function compile(rule: FilterRule): Compiled {
   const bad = (why: string): VsshError => new VsshError('VSSH_BAD_INPUT', `--${rule.action} ${JSON.stringify(rule.pattern)}: ${why}`);
@@ -49,17 +91,12 @@ function compile(rule: FilterRule): Compiled {
   let p = rule.pattern;
   const dirOnly = p.endsWith('/');
   if (dirOnly) p = p.replace(/\/+$/, '');
-  const whole = p.includes('/');
+  const anchored = p.includes('/');
   p = p.replace(/^\/+/, '');
   if (p === '') throw bad('the pattern is empty');
-  const src = globToRegex(p);
-  // A name pattern that spans folders (`**`) is matched against the end of the whole path.
-  const re = whole ? `^${src}$` : p.includes('**') ? `(^|/)${src}$` : `^${src}$`;
-  try {
-    return { exclude: rule.action === 'exclude', dirOnly, whole: whole || p.includes('**'), re: new RegExp(re) };
-  } catch {
-    throw bad('not a valid pattern');
-  }
+  const tokens = tokenize(p);
+  const floating = !anchored && tokens.some((t) => t.k === 'dstar');
+  return { exclude: rule.action === 'exclude', dirOnly, whole: anchored || floating, tokens, floating };
 }
 
 /**
@@ -91,7 +128,8 @@ export class Filter {
     const name = path.slice(path.lastIndexOf('/') + 1);
     for (const r of this.#compiled) {
       if (r.dirOnly && !isDir) continue;
-      if (r.re.test(r.whole ? path : name)) return r.exclude;
+      const subject = r.whole ? path : name;
+      if (globMatch(r.tokens, subject) || (r.floating && globMatch([...FLOAT, ...r.tokens], subject))) return r.exclude;
     }
     return false;
   }

@@ -48,3 +48,13 @@ describe('--exclude / --include, as rsync reads them', () => {
     expect(new Filter([]).excluded('anything', false)).toBe(false);
   });
 });
+
+describe('a hostile pattern', () => {
+  it('matches in time proportional to path times pattern (no backtracking blow-up)', () => {
+    const f = new Filter([ex(`${'*a'.repeat(200)}b`), ex(`${'**a'.repeat(200)}b`)]);
+    const path = 'a'.repeat(4000);
+    const started = performance.now();
+    expect(f.excluded(path, false)).toBe(false);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+});
