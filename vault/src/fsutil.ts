@@ -37,44 +37,55 @@ const octal = (mode: number): string => (mode & 0o7777).toString(8).padStart(4, 
 export function assertPrivateDir(dir: string): void {
   const uid = process.getuid?.();
   if (uid === undefined) return; // not POSIX: no owners or modes to check
+  // The nearest folder that exists: `dir` itself, or where it will be made.
   let path = resolve(dir);
   let own = true;
-  for (;;) {
-    let st: Stats | undefined;
-    try {
-      st = statSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError(err, 'checking', path);
-    }
-    if (st) {
-      path = realpathSync(path);
-      break;
-    }
+  while (!exists(path)) {
     if (dirname(path) === path) return;
     path = dirname(path);
     own = false;
   }
-  for (let first = true; ; first = false) {
-    const st = statSync(path);
-    const mustOwn = first && own;
-    if (mustOwn && !st.isDirectory()) throw new VaultError('VAULT_INSECURE', `${path} should be the vault's folder but is not a folder; move it away.`);
-    if (st.uid !== uid && (mustOwn || st.uid !== 0)) {
-      throw new VaultError(
-        'VAULT_INSECURE',
-        `${path} belongs to uid ${st.uid}, not to you (uid ${uid}): that user could plant an agent socket or a store there, so the vault refuses it. ` +
-          (mustOwn ? `Remove it or \`chown ${uid} ${path}\` as root.` : `Set MESHPOP_HOME to a folder of your own, or \`chown ${uid} ${path}\` as root.`),
-      );
-    }
-    if ((st.mode & 0o022) !== 0 && (mustOwn || (st.mode & 0o1000) === 0)) {
-      throw new VaultError(
-        'VAULT_INSECURE',
-        `${path} can be written by other users (mode ${octal(st.mode)}): they could plant an agent socket or a store there, so the vault refuses it. ` +
-          `Fix it with \`chmod ${mustOwn ? '700' : 'go-w'} ${path}\`.`,
-      );
-    }
-    const up = dirname(path);
-    if (up === path) return;
-    path = up;
+  // Both the folders the name is looked up through and, past any symlink, the real ones.
+  const above = new Set([...ancestors(path), ...ancestors(realpathSync(path))]);
+  check(realpathSync(path), own, uid);
+  for (const p of above) check(p, false, uid);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw ioError(err, 'checking', path);
+  }
+}
+
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let p = dirname(path); ; p = dirname(p)) {
+    out.push(p);
+    if (dirname(p) === p) return out;
+  }
+}
+
+/** check refuses `path` when another user owns it (root may own a folder above the vault) or can write it (unless sticky, above the vault). */
+function check(path: string, mustOwn: boolean, uid: number): void {
+  const st = statSync(path);
+  if (mustOwn && !st.isDirectory()) throw new VaultError('VAULT_INSECURE', `${path} should be the vault's folder but is not a folder; move it away.`);
+  if (st.uid !== uid && (mustOwn || st.uid !== 0)) {
+    throw new VaultError(
+      'VAULT_INSECURE',
+      `${path} belongs to uid ${st.uid}, not to you (uid ${uid}): that user could plant an agent socket or a store there, so the vault refuses it. ` +
+        (mustOwn ? `Remove it or \`chown ${uid} ${path}\` as root.` : `Set MESHPOP_HOME to a folder of your own, or \`chown ${uid} ${path}\` as root.`),
+    );
+  }
+  if ((st.mode & 0o022) !== 0 && (mustOwn || (st.mode & 0o1000) === 0)) {
+    throw new VaultError(
+      'VAULT_INSECURE',
+      `${path} can be written by other users (mode ${octal(st.mode)}): they could plant an agent socket or a store there, so the vault refuses it. ` +
+        `Fix it with \`chmod ${mustOwn ? '700' : 'go-w'} ${path}\`.`,
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,6 +71,14 @@ describe('folders and sockets other users can touch', () => {
     expect((await runSv(['list'], { env: env() })).stderr).toContain(`chmod go-w ${t.home}`);
     chmodSync(t.home, 0o700);
     expect((await runSv(['list'], { env: env() })).code).toBe(0);
+    // Through a symlink that sits in a folder others can write: they could point it elsewhere.
+    const open = join(t.home, 'open');
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    symlinkSync(join(t.home, 'vault'), join(open, 'vault'));
+    const viaLink = await runSv(['list'], { env: { ...env(), MESHPOP_HOME: open } });
+    expect(viaLink.code).toBe(1);
+    expect(viaLink.stderr).toContain(`chmod go-w ${open}`);
   });
 
   it('never sends a value to an agent socket another user planted', async () => {
