@@ -44,11 +44,14 @@ export function peerInode(ssOutput: string, path: string, local: string): string
   return found.length === 1 ? found[0] : undefined;
 }
 
-/** holderOf returns the first process (other than this one) with an open descriptor on socket `inode`. */
+/**
+ * holderOf returns the first process (other than this one) with an open descriptor on socket `inode`.
+ * Newest pids first: a caller is most often a process that just started, so the scan usually ends early.
+ */
 function holderOf(inode: string): Peer | undefined {
   const want = `socket:[${inode}]`;
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+  const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).sort((a, b) => Number(b) - Number(a));
+  for (const pid of pids) {
     let fds: string[];
     try {
       fds = readdirSync(`/proc/${pid}/fd`);
