@@ -308,6 +308,10 @@ export class AuditLog {
         throw new AuditProblem(head.seq, `the head saw generation ${head.gen}, older than the store's ${store.generation} (the log was rolled back)`);
       }
       newest = Math.max(newest, head.gen);
+    } else if (head && head.seq <= lastSeq) {
+      // A store from before records existed, put back after the vault took them: the head saw its successors.
+      // (A head beyond the log here is a first record whose write was killed before its store's rename.)
+      newest = Math.max(newest, head.gen);
     }
     if (newest > store.generation) throw new AuditProblem(0, String(newest), true);
     return { entries: lastSeq, ...(pending ? { pending } : {}) };

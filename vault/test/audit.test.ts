@@ -5,6 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectAudit, readAudit } from '../src/audit.js';
 import { VaultError } from '../src/errors.js';
 import { readHeader, initVault, LocalVault } from '../src/store.js';
+import { parseStore, serializeStore } from '../src/format.js';
+import { subkey } from '../src/crypto/keys.js';
 import { vaultPaths } from '../src/paths.js';
 import { FAST_KDF, tmpHome } from './helpers.js';
 
@@ -186,5 +188,30 @@ describe('rollback of the store or of the log', () => {
     for (const [f, c] of saved) copyFileSync(c, f);
     const w = await LocalVault.unlock({ password: 'pw' }, { home: t.home });
     expect(await w.getString('a')).toBe('old');
+  });
+});
+
+describe('a vault written before the store carried its record', () => {
+  it('opens, catches a rollback the old way, and takes a record and a head at its first write', async () => {
+    const v = await fresh();
+    await v.set('a', 'value');
+    await v.get('a');
+    // Make it look as 0.1.0 left it: no record in the store, no head, no MACs in the log.
+    const parsed = parseStore(readFileSync(P().store), P().store);
+    delete parsed.doc.header.audit;
+    writeFileSync(P().store, serializeStore(parsed.doc, subkey(v.masterKey(), 'mac')));
+    rmSync(P().auditHead);
+    writeFileSync(P().audit, lines().map((l) => l.replace(/,"mac":"[0-9a-f]{64}"/, '')).join('\n') + '\n');
+    const old = readFileSync(P().store);
+    const w = await LocalVault.unlock({ password: 'pw' }, { home: t.home });
+    expect(await w.getString('a')).toBe('value');
+    expect(keyless()).toMatchObject({ ok: true });
+    await w.set('b', 'new');
+    expect(readHeader(P()).header.audit).toMatchObject({ op: 'set', names: ['b'] });
+    expect(readFileSync(P().auditHead, 'utf8')).toMatch(/"mac":"[0-9a-f]{64}"/);
+    expect((await w.verify()).generation).toBe(3);
+    // The legacy store put back: the log has seen a newer generation.
+    writeFileSync(P().store, old);
+    expect((await refusal())?.code).toBe('VAULT_ROLLBACK');
   });
 });

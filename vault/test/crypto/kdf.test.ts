@@ -31,6 +31,11 @@ describe('Argon2id', () => {
 
   it('refuses parameters out of range with a clear error', () => {
     expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 4, iterations: 1, parallelism: 1 })).toThrow(VaultError);
-    expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 64, iterations: 0, parallelism: 1 })).toThrow(/iterations 1-1000/);
+    expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 64, iterations: 0, parallelism: 1 })).toThrow(/iterations 0 is not 1-10/);
+    // bounded so that whoever edits a header cannot pick the cost of an unlock
+    expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 65536, iterations: 60, parallelism: 4 })).toThrow(/iterations 60/);
+    expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 4 * 1024 * 1024, iterations: 1, parallelism: 4 })).toThrow(/at most 2 GiB/);
+    expect(() => checkKdfParams({ algorithm: 'argon2id', memoryKiB: 1024 * 1024, iterations: 3, parallelism: 4 })).toThrow(/memory x iterations/);
+    expect(checkKdfParams({ algorithm: 'argon2id', memoryKiB: 1024 * 1024, iterations: 2, parallelism: 4 }).iterations).toBe(2);
   });
 });
