@@ -65,8 +65,11 @@ export function maskForms(value: Uint8Array): Buffer[] {
  * still start a value, and lets that through after HOLD_MS without more output, so a prompt is never stuck.
  */
 export class Masker extends Transform {
-  /** by first byte, longest first, so a value that contains another is masked whole */
-  readonly #byFirst = new Map<number, Buffer[]>();
+  /** every form, by its first three bytes (all forms are at least 3 long), longest first so a value that contains another is masked whole */
+  readonly #byKey = new Map<number, Buffer[]>();
+  /** the first byte, and the first two, of every form: enough to hold back a tail of one or two bytes */
+  readonly #first1 = new Set<number>();
+  readonly #first2 = new Set<number>();
   #pending: Buffer = Buffer.alloc(0);
   #timer: NodeJS.Timeout | undefined;
   #ended = false;
@@ -76,9 +79,12 @@ export class Masker extends Transform {
     const uniq = new Map<string, Buffer>();
     for (const s of secrets) for (const f of maskForms(s)) uniq.set(f.toString('hex'), f);
     for (const f of [...uniq.values()].sort((a, b) => b.length - a.length)) {
-      const list = this.#byFirst.get(f[0]!);
+      const key = (f[0]! << 16) | (f[1]! << 8) | f[2]!;
+      const list = this.#byKey.get(key);
       if (list) list.push(f);
-      else this.#byFirst.set(f[0]!, [f]);
+      else this.#byKey.set(key, [f]);
+      this.#first1.add(f[0]!);
+      this.#first2.add((f[0]! << 8) | f[1]!);
     }
   }
 
@@ -116,22 +122,28 @@ export class Masker extends Transform {
   }
 
   #scan(data: Buffer, final: boolean): { out: Buffer; rest: Buffer } {
-    if (this.#byFirst.size === 0) return { out: data, rest: Buffer.alloc(0) };
+    if (this.#byKey.size === 0) return { out: data, rest: Buffer.alloc(0) };
     const parts: Buffer[] = [];
     let start = 0;
     let i = 0;
+    const hold = (): { out: Buffer; rest: Buffer } => {
+      // data[i..] could be the start of a value (or of a longer one) that the next chunk completes: hold it back.
+      parts.push(data.subarray(start, i));
+      return { out: Buffer.concat(parts), rest: Buffer.from(data.subarray(i)) };
+    };
     while (i < data.length) {
-      const list = this.#byFirst.get(data[i]!);
+      const left = data.length - i;
+      if (left < 3) {
+        if (!final && (left === 1 ? this.#first1.has(data[i]!) : this.#first2.has((data[i]! << 8) | data[i + 1]!))) return hold();
+        i++;
+        continue;
+      }
+      const list = this.#byKey.get((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!);
       if (!list) {
         i++;
         continue;
       }
-      const left = data.length - i;
-      if (!final && list.some((s) => s.length > left && data.compare(s, 0, left, i, data.length) === 0)) {
-        // data[i..] could be the start of a value (or of a longer one) that the next chunk completes: hold it back.
-        parts.push(data.subarray(start, i));
-        return { out: Buffer.concat(parts), rest: Buffer.from(data.subarray(i)) };
-      }
+      if (!final && list.some((s) => s.length > left && data.compare(s, 0, left, i, data.length) === 0)) return hold();
       const hit = list.find((s) => left >= s.length && data.compare(s, 0, s.length, i, i + s.length) === 0);
       if (hit) {
         parts.push(data.subarray(start, i), MASK);
