@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { mac, sameBytes, sha256Hex } from './crypto/keys.js';
 import { VaultError } from './errors.js';
 import { ioError } from './fsutil.js';
@@ -279,8 +279,7 @@ export class AuditLog {
     const last = this.last;
     if (rec && (last?.seq ?? 0) === rec.seq - 1 && (last?.hash ?? GENESIS) === rec.prev) {
       if (key && !(rec.mac && macOk(lineMac(key, rec.hash), rec.mac))) throw new AuditProblem(rec.seq, "the store's record of its last write does not verify");
-      if (opts.repair) this.#appendLine(rec);
-      else pending = rec.seq;
+      pending = rec.seq; // appended below, once everything else holds (a tampered log is left as it was found)
     }
     const records = pending ? [...this.#tail.records, rec!] : this.#tail.records;
     const lastSeq = records[records.length - 1]?.seq ?? 0;
@@ -314,6 +313,10 @@ export class AuditLog {
       newest = Math.max(newest, head.gen);
     }
     if (newest > store.generation) throw new AuditProblem(0, String(newest), true);
+    if (pending && opts.repair) {
+      this.#appendLine(rec!);
+      pending = undefined;
+    }
     return { entries: lastSeq, ...(pending ? { pending } : {}) };
   }
 
@@ -354,7 +357,9 @@ export class AuditLog {
     const tmp = `${file}.tmp`;
     let fd: number | undefined;
     try {
-      fd = openSync(tmp, 'w', 0o600);
+      // A temp file left by a killed writer is removed, not written through (it could be anything by now).
+      try { unlinkSync(tmp); } catch { /* none left */ }
+      fd = openSync(tmp, 'wx', 0o600);
       writeSync(fd, JSON.stringify(head) + '\n');
       fsyncSync(fd);
       closeSync(fd);
