@@ -168,6 +168,23 @@ export class Lab {
     ].join('\n'));
   }
 
+  /**
+   * addTailscale puts a host on a stand-in for a tailnet: a second link (eth1) to `switchNs` with `ip`
+   * (e.g. 100.64.0.1), and a `tailscale` on its PATH that answers `tailscale ip -4` with it, as the real
+   * CLI does. The path between two such hosts is a real network; only the CLI that reports it is a stand-in.
+   */
+  async addTailscale(host: Host, switchNs: string, ip: string): Promise<void> {
+    const port = `t${this.#hostCount++}${host.name}`.slice(0, 15);
+    await must('ip', ['-n', host.ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', port, 'netns', switchNs]);
+    await must('ip', ['-n', switchNs, 'link', 'set', port, 'master', 'br0', 'up']);
+    await must('ip', ['-n', host.ns, 'address', 'add', `${ip}/24`, 'dev', 'eth1']);
+    await must('ip', ['-n', host.ns, 'link', 'set', 'eth1', 'up']);
+    const bin = join(host.home, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'tailscale'), `#!/bin/sh\n[ "$1 $2" = "ip -4" ] && echo ${ip} && exit 0\necho "lab tailscale: only ip -4" >&2\nexit 1\n`, { mode: 0o755 });
+    host.env.PATH = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+  }
+
   /** moveAddress gives a host a new LAN address in place of its old one (as a DHCP renumbering would). */
   async moveAddress(host: Host, newIp: string): Promise<void> {
     // Delete first: deleting a primary address also deletes its secondaries (promote_secondaries is off).

@@ -124,6 +124,26 @@ export async function blockedPair(opts: HubOptions = {}): Promise<Mesh> {
 }
 
 /**
+ * tailnetPair makes a LAN mesh of a hub and two nodes whose UDP to each other's LAN address is dropped,
+ * but which are both on a tailnet (100.64.0.1 and .2, see Lab.addTailscale) where they reach each other.
+ * The hub does not relay unless told to.
+ */
+export function tailnetPair(opts: HubOptions = { relay: false }): Promise<Mesh> {
+  return meshOf(async (lab) => {
+    const sw = await lab.addSwitch('lan');
+    const tailnet = await lab.addSwitch('ts');
+    const hub = await lab.addHost('hub', sw, '192.168.77.10');
+    const a = await lab.addHost('n1', sw, '192.168.77.11');
+    const b = await lab.addHost('n2', sw, '192.168.77.12');
+    await lab.addTailscale(a, tailnet, '100.64.0.1');
+    await lab.addTailscale(b, tailnet, '100.64.0.2');
+    await lab.blockUdp(a, b.ip);
+    await lab.blockUdp(b, a.ip);
+    return { hub, nodes: [a, b] };
+  }, opts);
+}
+
+/**
  * tcpEcho checks that `from` reaches `toIp:port` over TCP: it sends a line to an echo server (which
  * must be running on the target) and returns what came back.
  */

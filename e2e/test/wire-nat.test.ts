@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Host, Mesh, STALE_S, blockedPair, hubAndNatted, startEcho, tcpEcho, waitFor } from '../src/index.js';
+import { Host, Mesh, STALE_S, blockedPair, hubAndNatted, startEcho, tailnetPair, tcpEcho, waitFor } from '../src/index.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -127,4 +127,32 @@ describe.skipIf(!isRoot)('wire: a pair that cannot reach each other, and a coord
     expect(s?.path).toBe('direct');
     expect((await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code).not.toBe(0);
   }, 150_000);
+});
+
+describe.skipIf(!isRoot)('wire: a pair that cannot reach each other directly, both on Tailscale', () => {
+  let mesh: Mesh;
+  beforeAll(async () => {
+    mesh = await tailnetPair();
+  }, 120_000);
+  afterAll(async () => {
+    await mesh?.lab.destroy();
+  });
+
+  it('knows every peer\'s Tailscale IP on every node, and talks over the tailnet when direct fails (no relay here)', async () => {
+    const { lab } = mesh;
+    const [a, b] = mesh.nodes as [Host, Host];
+    const cached = JSON.parse(readFileSync(join(a.home, 'wire', 'peers.json'), 'utf8')) as { reply: { self: { tailscaleIp: string }; peers: { name: string; tailscaleIp: string | null }[] } };
+    expect(cached.reply.self.tailscaleIp).toBe('100.64.0.1');
+    expect(cached.reply.peers.find((p) => p.name === 'n2')?.tailscaleIp).toBe('100.64.0.2');
+    const peers = JSON.parse((await lab.wire(a, ['peers', '--json'])).stdout) as { name: string; tailscaleIp: string | null }[];
+    expect(peers.find((p) => p.name === 'n2')?.tailscaleIp).toBe('100.64.0.2');
+    startEcho(lab, b, mesh.ips.get(b.name)!);
+    startEcho(lab, a, mesh.ips.get(a.name)!);
+    await waitFor('a to reach b over the tailnet', async () => (await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code === 0, STALE_S * 1000 * 4, 1000);
+    expect((await tcpEcho(lab, b, mesh.ips.get(a.name)!)).code).toBe(0);
+    expect(lab.log(a, 'up')).toContain('watchdog: tailscale');
+    expect(lab.log(a, 'up')).not.toContain('watchdog: relay');
+    const s = await peerStatus(mesh, a, b.name);
+    expect(s).toMatchObject({ path: 'tailscale', endpoint: expect.stringMatching(/^100\.64\.0\.2:\d+$/) });
+  }, 180_000);
 });

@@ -18,10 +18,10 @@ export interface PeerStatus {
   rxBytes: number;
   txBytes: number;
   /**
-   * direct; relayed through another peer (named) that relays; 'no path' when its address sits on the
+   * direct; tailscale (its own entry, at its Tailscale address); relayed through another peer (named) that relays; 'no path' when its address sits on the
    * entry of a coordinator that does not relay (its packets go nowhere); or absent from the interface
    */
-  path: 'direct' | `relayed via ${string}` | 'no path (the coordinator does not relay)' | 'not configured';
+  path: 'direct' | 'tailscale' | `relayed via ${string}` | 'no path (the coordinator does not relay)' | 'not configured';
 }
 
 /** MeshStatus is what `wire status` reports about this machine. */
@@ -41,6 +41,7 @@ interface Known {
   name: string;
   meshIp: string;
   publicKey: string;
+  tailscaleIp?: string | null;
 }
 
 /**
@@ -60,7 +61,7 @@ export function describePeers(live: LiveInterface | undefined, known: Known[], r
       lastHandshake: own && own.latestHandshake > 0 ? own.latestHandshake * 1000 : null,
       rxBytes: own?.rxBytes ?? 0,
       txBytes: own?.txBytes ?? 0,
-      path: !carrier ? 'not configured' : carrier.publicKey === k.publicKey ? 'direct' : relays ? `relayed via ${carrierName ?? carrier.publicKey.slice(0, 8)}` : 'no path (the coordinator does not relay)',
+      path: !carrier ? 'not configured' : carrier.publicKey === k.publicKey ? (k.tailscaleIp && own?.endpoint?.startsWith(`${k.tailscaleIp}:`) ? 'tailscale' : 'direct') : relays ? `relayed via ${carrierName ?? carrier.publicKey.slice(0, 8)}` : 'no path (the coordinator does not relay)',
     };
   });
 }

@@ -48,6 +48,12 @@ describe('wire', () => {
     expect(wire(['up', '--listen-port', '70000']).code).toBe(2);
     expect(wire(['ping', 'x', '--count', '0']).code).toBe(2);
     expect(wire(['serve', '--endpoint', '192.0.2.1', '--sync-interval', '0']).code).toBe(2);
+    // oclif's own refusals too, and with --json as one small {error} document
+    for (const args of [['up', '--interface', 'a', '--interface', 'b', '--json'], ['up', '--bogus', '--json'], ['ping', '--json']]) {
+      const r = wire(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(JSON.parse(r.stdout), args.join(' ')).toEqual({ error: { code: 'WIRE_BAD_INPUT', message: expect.any(String) } });
+    }
   });
 
   it('token create validates and bounds the TTL before writing anything; token list always reads; token revoke', () => {

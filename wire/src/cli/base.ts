@@ -42,6 +42,15 @@ export abstract class WireCommand extends Command {
       else process.stderr.write(`wire: ${err.message}\n`);
       return this.exit(err instanceof WireError ? (EXIT[err.code] ?? 1) : 10);
     }
+    // oclif's own refusals (an unknown flag, a missing argument, a value out of range) are usage errors:
+    // exit 2, with --json as the same small {error} document (not oclif's dump of the whole parse).
+    const usage = (err as { oclif?: { exit?: unknown }; code?: unknown }).oclif?.exit;
+    if (typeof usage === 'number' && (err as { code?: unknown }).code !== 'EEXIT') {
+      const message = err.message.replace(/\n?See more help with --help\s*$/, '').trim();
+      if (this.jsonEnabled()) process.stdout.write(JSON.stringify({ error: { code: 'WIRE_BAD_INPUT', message } }, null, 2) + '\n');
+      else process.stderr.write(`wire: ${message}\n(see wire ${this.id?.replace(/:/g, ' ') ?? ''} --help)\n`);
+      return this.exit(usage === 1 ? 2 : usage);
+    }
     return super.catch(err);
   }
 }
