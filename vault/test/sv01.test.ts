@@ -50,6 +50,17 @@ describe('SV01 blobs', () => {
     expect(await codeOf(decryptSv01(raw, { password: 'pw' }))).toBe('VAULT_DECRYPT');
   });
 
+  it('tries several bindings after one key derivation, and says which one held', async () => {
+    const bound = await encryptSv01(text, { password: 'pw' }, { aad: fileAad('a.txt') });
+    const unbound = await encryptSv01(text, { password: 'pw' }, { context: 'vault-export' });
+    const both = [fileAad('a.txt'), undefined];
+    expect((await decryptSv01(bound, { password: 'pw' }, both)).bound).toBe(0);
+    expect((await decryptSv01(unbound, { password: 'pw' }, both)).bound).toBe(1);
+    // a binding that is asked for alone is insisted on
+    expect(await codeOf(decryptSv01(unbound, { password: 'pw' }, [fileAad('a.txt')]))).toBe('VAULT_DECRYPT');
+    expect(await codeOf(decryptSv01(bound, { password: 'pw' }, [fileAad('b.txt'), undefined]))).toBe('VAULT_DECRYPT');
+  });
+
   it('refuses truncated, padded and garbage blobs with VAULT_BAD_BLOB', async () => {
     const blob = await encryptSv01(text, { rawKey });
     for (let n = 0; n < blob.length; n++) {
