@@ -31,6 +31,18 @@ describe('sv exec', () => {
     expect(inherit.stdout).toBe(`[${t.home}]\n`);
   });
 
+  it('hands the command no descriptor of the agent when it reads through one', async () => {
+    await runSv(['set', 'app/token'], { env, input: 'tok-aaaa-1111' });
+    expect((await runSv(['unlock'], { env })).code).toBe(0);
+    const r = await runSv(['exec', '--', 'ls', '-l', '/proc/self/fd/'], { env: { MESHPOP_HOME: t.home } });
+    expect(r.code, r.stderr).toBe(0);
+    // stdin, stdout and stderr are Node's socketpairs; any other socket would be a way back to the agent.
+    const sockets = r.stdout.split('\n').filter((l) => / (\d+) -> socket:/.exec(l) && !/ [012] -> socket:/.test(l));
+    expect(sockets, r.stdout).toEqual([]);
+    expect(r.stdout).toMatch(/ 1 -> socket:/);
+    expect(r.stdout).not.toContain('agent.sock');
+  });
+
   it('skips values an environment variable cannot hold, naming them, never printing them', async () => {
     await runSv(['set', 'ok/one'], { env, input: 'plain-value-1' });
     writeFileSync(join(t.home, 'nul'), Buffer.from('nul\0secret-42'));
