@@ -82,6 +82,8 @@ describe('sv', () => {
       await runSv(['get', 'app/x', 'MySecret123'], { env }),
       await runSv(['split', '--shares', 'MySecret123'], { env }),
       await runSv(['set', 'My Secret123'], { env, input: 'v' }),
+      await runSv(['set', 'app/x', '-MySecret123'], { env }),
+      await runSv(['set', 'app/x', '--MySecret123'], { env }),
     ];
     for (const o of others) expect(o.code, o.stderr).not.toBe(0);
     expect(others[0]!.stderr).toContain('--bogus');

@@ -58,7 +58,7 @@ export function usageError(err: ParseFailure, id: string, argv: string[]): Vault
     return new VaultError('VAULT_USAGE', `${what}; ${help}.`);
   }
   if (Array.isArray(err.flags)) {
-    const names = err.flags.map((f) => String(f).split('=')[0]!).map((f) => (/^--?[A-Za-z][A-Za-z0-9-]{0,30}$/.test(f) ? f : '(a flag not shown)'));
+    const names = err.flags.map((f) => String(f).split('=')[0]!).map((f) => (/^(--[a-z][a-z0-9-]{0,30}|-[A-Za-z])$/.test(f) ? f : '(not shown)'));
     return new VaultError('VAULT_USAGE', `unknown flag${names.length === 1 ? '' : 's'} ${names.join(', ')}; ${help}.`);
   }
   // Other failures (a missing argument, a flag without its value, a bad number) name the flag; keep that
