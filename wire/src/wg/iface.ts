@@ -35,7 +35,7 @@ async function withKeyFile<T>(privateKey: string, fn: (file: string) => Promise<
 }
 
 /**
- * wireguardGoReason picks what went wrong out of wireguard-go's stderr: its ERROR lines (without the log
+ * wireguardGoReason picks what went wrong out of wireguard-go's output: its ERROR lines (without the log
  * prefix), not the banner it draws in a box when the kernel could have done the job.
  */
 export function wireguardGoReason(stderr: string): string {
@@ -103,9 +103,13 @@ export class WgInterface {
       // No WireGuard in this kernel: run it in userspace.
     }
     this.backend = 'wireguard-go';
-    const child = spawn('wireguard-go', ['-f', this.name], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
+    // wireguard-go logs its errors on stdout (its banner goes to stderr): keep the tail of both. Both pipes
+    // are read for as long as it runs, so a chatty daemon never blocks on a full pipe.
+    const child = spawn('wireguard-go', ['-f', this.name], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LOG_LEVEL: 'error' } });
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-4000)));
+    const keep = (c: Buffer): void => void (stderr = (stderr + c.toString()).slice(-4000));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     // 'close', not 'exit': the reason is the last thing wireguard-go writes, and it may still be in the pipe at exit.
     const failed = new Promise<never>((_, reject) => {
       child.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ENOENT' ? missingTool('wireguard-go') : err));
