@@ -74,7 +74,9 @@ describe('Watchdog', () => {
       steps.push(...r.events.map((e) => e.step));
     }
     expect(w.relayed().size).toBe(0);
-    expect(steps).toEqual(['re-resolve']);
+    // with nothing to fall back to it re-resolves again after each staleMs (+ grace), and does nothing else
+    expect(new Set(steps)).toEqual(new Set(['re-resolve']));
+    expect(steps.length).toBeGreaterThan(4);
   });
 
   it('tries the peer\'s Tailscale address before the relay, keeps it while it answers, and retries direct after the backoff', () => {

@@ -50,7 +50,7 @@ export interface TickResult {
  * address (when it has one and this node is on Tailscale too: WireGuard over the tailnet), then to the
  * relay (the coordinator, only when it relays and answers). From a fallback, the direct path is tried
  * again after a jittered, doubling backoff; an answer puts it back on the direct path for good. With no
- * fallback left, it waits `staleMs` and starts over. It decides only; the daemon applies. `random` is
+ * fallback left, it re-resolves every `staleMs` (and takes the relay as soon as it answers). It decides only; the daemon applies. `random` is
  * injectable so tests are deterministic.
  */
 export class Watchdog {
@@ -167,6 +167,12 @@ export class Watchdog {
         out.changed = true;
         out.reResolve.push(p.publicKey);
         out.events.push({ peer: p.name, step: 'retry-direct', detail: 'no fallback answers' });
+      } else if (now - s.trying >= this.graceMs + this.staleMs) {
+        // Direct, with no fallback yet (the relay is taken as soon as it answers): re-resolve every staleMs.
+        s.trying = now - this.graceMs;
+        out.reResolve.push(p.publicKey);
+        out.poke.push(p.meshIp);
+        out.events.push({ peer: p.name, step: 're-resolve', detail: p.endpoint ?? 'no endpoint' });
       }
     }
     return out;
