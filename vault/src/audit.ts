@@ -404,7 +404,7 @@ export class AuditLog {
 
 function brokenError(file: string, p: AuditProblem): VaultError {
   const where = p.line > 0 ? ` at line ${p.line}` : '';
-  return new VaultError('VAULT_AUDIT_BROKEN', `the audit log ${file} is broken${where}: ${p.problem}. Keep a copy for investigation.`);
+  return new VaultError('VAULT_AUDIT_BROKEN', `the audit log ${file} is broken${where}: ${p.problem}. Keep a copy for investigation; once it is looked into, \`sv audit --reset\` keeps it aside and starts a new log.`);
 }
 
 function problemError(file: string, store: StoreAnchor, p: AuditProblem): VaultError {
@@ -412,7 +412,7 @@ function problemError(file: string, store: StoreAnchor, p: AuditProblem): VaultE
   return new VaultError(
     'VAULT_ROLLBACK',
     `the vault store is at generation ${store.generation} but the audit log has seen generation ${p.problem}: ` +
-      'an older copy of the store was put back (rollback). Nothing was changed; restore the newest store.',
+      'an older copy of the store was put back (rollback). Nothing was changed; restore the newest store (or, if this one is to be kept, `sv audit --reset`).',
   );
 }
 

@@ -9,7 +9,7 @@ export { VaultError, isVaultError, type VaultErrorCode } from './errors.js';
 export { meshpopHome, vaultPaths, type VaultPaths } from './paths.js';
 export type { Vault, SecretInfo, SecretMeta, VerifyReport } from './types.js';
 export { openVault, readPasswordFile, type OpenOptions } from './open.js';
-export { initVault, LocalVault, MAX_VALUE_BYTES, type InitOptions, type InitResult, type Unlock, type Actor } from './store.js';
+export { initVault, LocalVault, MAX_VALUE_BYTES, resetAudit, type AuditReset, type InitOptions, type InitResult, type Unlock, type Actor } from './store.js';
 export { DEFAULT_KDF, type KdfParams } from './crypto/kdf.js';
 export { AgentVault } from './agent/remote.js';
 export { agentStatus, agentRequest, type AgentStatus } from './agent/client.js';

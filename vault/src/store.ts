@@ -161,6 +161,85 @@ function commitStore(log: AuditLog, paths: VaultPaths, doc: StoreDoc, master: Ui
   return () => log.append(rec, key);
 }
 
+/** masterFrom unwraps the master key of the store whose header is `header` with one of its keys. */
+async function masterFrom(header: StoreDoc['header'], how: Unlock): Promise<Uint8Array> {
+  if ('masterKey' in how) {
+    if (how.masterKey.length !== KEY_BYTES || keyId(how.masterKey) !== header.keyId) {
+      throw new VaultError('VAULT_BAD_INPUT', 'that key is not the master key of this vault.');
+    }
+    return how.masterKey;
+  } else if ('password' in how) {
+    const slot = header.slots.find((s): s is PasswordSlot => s.kind === 'password');
+    if (!slot) throw new VaultError('VAULT_BAD_PASSWORD', 'this vault has no password; unlock it with its key file or shares.');
+    const kek = await deriveKey(toBytes(how.password), unb64(slot.salt), slot.kdf);
+    const master = open(kek, unb64(slot.nonce), unb64(slot.wrapped), slotAad(header.id, 'password'));
+    if (!master) throw new VaultError('VAULT_BAD_PASSWORD', 'wrong password; the vault is unchanged. Try again, or recover it with `sv recover` and your shares.');
+    return master;
+  } else if ('keyFile' in how) {
+    const slot = header.slots.find((s): s is KeyFileSlot => s.kind === 'keyfile');
+    if (!slot) throw new VaultError('VAULT_BAD_KEY_FILE', 'this vault has no key file; unlock it with its password.');
+    const master = open(keyFileKek(readKeyFile(how.keyFile), unb64(slot.salt)), unb64(slot.nonce), unb64(slot.wrapped), slotAad(header.id, 'keyfile'));
+    if (!master) throw new VaultError('VAULT_BAD_KEY_FILE', `${how.keyFile} is not this vault's key file.`);
+    return master;
+  } else {
+    const master = await combineShares(how.shares, { vaultId: header.id, keyId: header.keyId });
+    if (keyId(master) !== header.keyId) {
+      throw new VaultError('VAULT_SHARE_MISMATCH', 'these shares do not rebuild this vault\'s key: they come from different splits, or one is damaged.');
+    }
+    return master;
+  }
+}
+
+/** keepLogAside renames the audit log and its head (where present) to `FILE.SUFFIX`, and returns the new names. */
+function keepLogAside(paths: VaultPaths, suffix: string): string[] {
+  const kept: string[] = [];
+  for (const f of [paths.audit, paths.auditHead]) {
+    if (!existsSync(f)) continue;
+    renameSync(f, `${f}.${suffix}`);
+    kept.push(`${f}.${suffix}`);
+  }
+  return kept;
+}
+
+/** AuditReset is what `sv audit --reset` did: why the old log was refused, and where it was kept. */
+export interface AuditReset {
+  problem: string;
+  keptAs: string[];
+  generation: number;
+}
+
+/**
+ * resetAudit starts a new audit log for the vault under `home` once its log was found broken, or its store
+ * rolled back (`sv audit --reset`). Whoever holds a key of the vault accepts the store as it is now: the old
+ * log and head are kept beside it (`audit.jsonl.broken-STAMP`), the store is written again with a new first
+ * record that says so and why, and every check holds again from there. An intact log is never reset
+ * (VAULT_BAD_INPUT), so a reset cannot serve to drop the history of a healthy vault.
+ */
+export async function resetAudit(how: Unlock, opts: { home?: string } = {}): Promise<AuditReset> {
+  const paths = vaultPaths(opts.home);
+  assertPrivateDir(paths.dir);
+  return withLock(paths.lock, async () => {
+    sweepTemps(paths);
+    const parsed = readStore(paths);
+    const master = await masterFrom(parsed.doc.header, how);
+    checkMac(parsed, subkey(master, 'mac'), paths.store);
+    // The log's own lock, not AuditLog.open: that reads the log, and a broken one would throw.
+    return withLock(paths.auditLock, () => {
+      const doc = parsed.doc;
+      const found = AuditLog.inspect(paths, anchorOf(doc), auditKey(master));
+      if (found.ok) throw new VaultError('VAULT_BAD_INPUT', `the audit log is intact (${found.entries} entries); there is nothing to reset.`);
+      const problem = found.problem ?? 'the audit log is broken';
+      const keptAs = keepLogAside(paths, `broken-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+      doc.header.generation += 1;
+      delete doc.header.audit; // a first record again: the head is written before the store
+      const detail = `a new log was started; the old one was refused (${problem.slice(0, 300)})${keptAs.length ? ` and kept as ${keptAs.join(', ')}` : ''}`;
+      // The log was just moved aside, so this one reads empty.
+      commitStore(AuditLog.read(paths, true), paths, doc, master, { op: 'audit-reset', detail, ...selfActor() })();
+      return { problem, keptAs, generation: doc.header.generation };
+    });
+  });
+}
+
 /** InitOptions are the choices `sv init` makes. */
 export interface InitOptions {
   home?: string;
@@ -216,8 +295,7 @@ export async function initVault(opts: InitOptions): Promise<InitResult> {
     };
     sweepTemps(paths);
     // A log left by an earlier vault at this place would read as a rollback of the new one: keep it aside.
-    const stamp = Date.now();
-    for (const f of [paths.audit, paths.auditHead]) if (existsSync(f)) renameSync(f, `${f}.${stamp}.old`);
+    keepLogAside(paths, `${Date.now()}.old`);
     await AuditLog.open(paths, (log) => commitStore(log, paths, doc, master, { op: 'init', ...selfActor() })());
     return { id, store: paths.store, shares, ...(shareCfg ? { threshold: shareCfg.threshold } : {}), ...(keyFile ? { keyFile } : {}) };
   });
@@ -244,30 +322,7 @@ export class LocalVault implements Vault {
     const paths = vaultPaths(opts.home);
     assertPrivateDir(paths.dir);
     const parsed = readStore(paths);
-    const { header } = parsed.doc;
-    let master: Uint8Array | undefined;
-    if ('masterKey' in how) {
-      if (how.masterKey.length !== KEY_BYTES || keyId(how.masterKey) !== header.keyId) {
-        throw new VaultError('VAULT_BAD_INPUT', 'that key is not the master key of this vault.');
-      }
-      master = how.masterKey;
-    } else if ('password' in how) {
-      const slot = header.slots.find((s): s is PasswordSlot => s.kind === 'password');
-      if (!slot) throw new VaultError('VAULT_BAD_PASSWORD', 'this vault has no password; unlock it with its key file or shares.');
-      const kek = await deriveKey(toBytes(how.password), unb64(slot.salt), slot.kdf);
-      master = open(kek, unb64(slot.nonce), unb64(slot.wrapped), slotAad(header.id, 'password'));
-      if (!master) throw new VaultError('VAULT_BAD_PASSWORD', 'wrong password; the vault is unchanged. Try again, or recover it with `sv recover` and your shares.');
-    } else if ('keyFile' in how) {
-      const slot = header.slots.find((s): s is KeyFileSlot => s.kind === 'keyfile');
-      if (!slot) throw new VaultError('VAULT_BAD_KEY_FILE', 'this vault has no key file; unlock it with its password.');
-      master = open(keyFileKek(readKeyFile(how.keyFile), unb64(slot.salt)), unb64(slot.nonce), unb64(slot.wrapped), slotAad(header.id, 'keyfile'));
-      if (!master) throw new VaultError('VAULT_BAD_KEY_FILE', `${how.keyFile} is not this vault's key file.`);
-    } else {
-      master = await combineShares(how.shares, { vaultId: header.id, keyId: header.keyId });
-      if (keyId(master) !== header.keyId) {
-        throw new VaultError('VAULT_SHARE_MISMATCH', 'these shares do not rebuild this vault\'s key: they come from different splits, or one is damaged.');
-      }
-    }
+    const master = await masterFrom(parsed.doc.header, how);
     checkMac(parsed, subkey(master, 'mac'), paths.store);
     if (hasTemps(paths)) await withLock(paths.lock, () => sweepTemps(paths));
     const vault = new LocalVault(paths, master, opts.actor ?? selfActor());

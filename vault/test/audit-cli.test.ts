@@ -53,4 +53,21 @@ describe('the audit log through the CLI', () => {
     expect(ok.stdout).toMatch(/intact: \d+ entries, chain, head and MACs verified/);
     expect((await runSv(['status'], { env })).stdout).toContain('chain intact');
   });
+
+  it('audit --reset: refused on an intact log, then after a removed log the way back (the broken error says so)', async () => {
+    const intact = await runSv(['audit', '--reset'], { env });
+    expect(intact.code).not.toBe(0);
+    expect(intact.stderr).toMatch(/intact/);
+    rmSync(vaultPaths(t.home).audit);
+    const broken = await runSv(['get', 'a'], { env });
+    expect(broken.code).toBe(6);
+    expect(broken.stderr).toContain('sv audit --reset');
+    const reset = await runSv(['audit', '--reset', '--json'], { env });
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(JSON.parse(reset.stdout).reset.keptAs[0]).toMatch(/audit\.head\.broken-/);
+    const get = await runSv(['get', 'a'], { env });
+    expect(get.code).toBe(0);
+    expect(get.stdout).toBe('value');
+    expect((await runSv(['audit', '--verify'], { env })).code).toBe(0);
+  });
 });

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectAudit, readAudit } from '../src/audit.js';
 import { VaultError } from '../src/errors.js';
-import { readHeader, initVault, LocalVault } from '../src/store.js';
+import { readHeader, initVault, LocalVault, resetAudit } from '../src/store.js';
 import { parseStore, serializeStore } from '../src/format.js';
 import { subkey } from '../src/crypto/keys.js';
 import { vaultPaths } from '../src/paths.js';
@@ -213,5 +213,55 @@ describe('a vault written before the store carried its record', () => {
     // The legacy store put back: the log has seen a newer generation.
     writeFileSync(P().store, old);
     expect((await refusal())?.code).toBe('VAULT_ROLLBACK');
+  });
+});
+
+describe('sv audit --reset (resetAudit)', () => {
+  it('after a rollback with the log removed, keeps the old files aside and starts a log every check accepts', async () => {
+    const v = await fresh();
+    await v.set('a', 'old');
+    const oldStore = readFileSync(P().store);
+    await v.set('a', 'new');
+    writeFileSync(P().store, oldStore);
+    rmSync(P().audit);
+    expect((await refusal())?.code).toBe('VAULT_AUDIT_BROKEN');
+    // A wrong key changes nothing.
+    await expect(resetAudit({ password: 'not-it' }, { home: t.home })).rejects.toMatchObject({ code: 'VAULT_BAD_PASSWORD' });
+    expect(existsSync(P().auditHead)).toBe(true);
+
+    const reset = await resetAudit({ password: 'pw' }, { home: t.home });
+    expect(reset.problem).toMatch(/truncated, emptied or replaced/);
+    expect(reset.keptAs).toHaveLength(1); // the head (the log itself was removed)
+    expect(readFileSync(reset.keptAs[0]!, 'utf8')).toMatch(/"mac":/);
+    const w = await LocalVault.unlock({ password: 'pw' }, { home: t.home });
+    expect(await w.getString('a')).toBe('old'); // the store as it was found is the one kept
+    expect((await w.verify()).ok).toBe(true);
+    expect(keyless()).toMatchObject({ ok: true });
+    const recs = readAudit(P());
+    expect(recs[0]).toMatchObject({ seq: 1, op: 'audit-reset', via: 'local', pid: process.pid });
+    expect(recs[0]!.detail).toContain(reset.keptAs[0]);
+
+    // The old history cannot be brought back over the new one: the new head and the store reject it.
+    copyFileSync(reset.keptAs[0]!, P().auditHead);
+    expect((await refusal())?.code).toMatch(/^VAULT_(AUDIT_BROKEN|ROLLBACK)$/);
+  });
+
+  it('refuses to reset an intact log, and leaves it as it was', async () => {
+    const v = await fresh();
+    await v.set('a', 'x');
+    const before = readFileSync(P().audit, 'utf8');
+    await expect(resetAudit({ password: 'pw' }, { home: t.home })).rejects.toMatchObject({ code: 'VAULT_BAD_INPUT', message: expect.stringMatching(/intact/) });
+    expect(readFileSync(P().audit, 'utf8')).toBe(before);
+  });
+
+  it('resets a log with a malformed line (the tail cannot even be read)', async () => {
+    const v = await fresh();
+    await v.set('a', 'x');
+    appendFileSync(P().audit, 'null\n');
+    expect((await refusal())?.code).toBe('VAULT_AUDIT_BROKEN');
+    const reset = await resetAudit({ password: 'pw' }, { home: t.home });
+    expect(reset.keptAs).toHaveLength(2);
+    expect(readFileSync(reset.keptAs[0]!, 'utf8')).toContain('null');
+    expect(await refusal()).toBeUndefined();
   });
 });
