@@ -123,6 +123,22 @@ describe('folders and sockets other users can touch', () => {
     const last = readAudit(paths).at(-1)!;
     expect(last).toMatchObject({ op: 'get', names: ['db/password'], via: 'agent', pid: process.pid, uid: 0 });
 
+    // A claimed pid is only where the agent looks first: naming a process that holds another connection to the
+    // agent (not this one) does not make the audit line say it.
+    const holder = spawn(process.execPath, ['-e', `require('net').connect(${JSON.stringify(paths.socket)}).on('connect', () => process.stdout.write('up\\n')); setTimeout(() => {}, 30000);`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    pids.push(holder.pid!);
+    await new Promise((r) => holder.stdout!.once('data', r));
+    const claimed = await new Promise<string>((resolve) => {
+      const c = connect(paths.socket);
+      let out = '';
+      c.on('connect', () => c.end(`{"op":"get","args":{"name":"db/password"},"pid":${holder.pid}}\n`));
+      c.on('data', (d) => (out += d.toString()));
+      c.on('close', () => resolve(out));
+    });
+    expect(JSON.parse(claimed)).toMatchObject({ ok: true });
+    expect(readAudit(paths).at(-1)).toMatchObject({ op: 'get', pid: process.pid });
+    holder.kill();
+
     // Let nobody reach the socket (the folder stays unwritable by others): the agent still refuses it.
     chmodSync(t.home, 0o711);
     chmodSync(paths.dir, 0o711);

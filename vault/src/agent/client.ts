@@ -43,7 +43,8 @@ export function agentRequest<T>(socket: string, op: string, args: Record<string,
       conn.destroy();
       reject(new VaultError('VAULT_AGENT', `the vault agent did not answer within ${timeoutMs} ms; \`sv lock\` and \`sv unlock\` restart it.`));
     }, timeoutMs);
-    conn.on('connect', () => conn.end(JSON.stringify({ op, args }) + '\n'));
+    // pid: where the agent looks first for the process holding this connection (it checks, never trusts it).
+    conn.on('connect', () => conn.end(JSON.stringify({ op, args, pid: process.pid }) + '\n'));
     conn.on('data', (c: Buffer) => {
       size += c.length;
       if (size > MAX_LINE) conn.destroy(new Error('reply too long'));
@@ -74,10 +75,19 @@ export function agentRequest<T>(socket: string, op: string, args: Record<string,
 
 /** agentStatus returns the running agent's status, or undefined when none answers at `socket`. */
 export async function agentStatus(socket: string): Promise<AgentStatus | undefined> {
-  try {
-    return await agentRequest<AgentStatus>(socket, 'status', {}, 5_000);
-  } catch (err) {
-    if (err instanceof VaultError && err.code === 'VAULT_LOCKED') return undefined;
-    throw err;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await agentRequest<AgentStatus>(socket, 'status', {}, 5_000);
+    } catch (err) {
+      if (err instanceof VaultError && err.code === 'VAULT_LOCKED') return undefined;
+      // An agent that locks itself as the probe arrives resets the connection: ask once more, and the
+      // socket is then gone (locked) or answers (a live agent).
+      const reset = (err as VaultError).cause as NodeJS.ErrnoException | undefined;
+      if (attempt === 0 && (reset?.code === 'ECONNRESET' || reset?.code === 'EPIPE')) {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      throw err;
+    }
   }
 }

@@ -44,39 +44,52 @@ export function peerInode(ssOutput: string, path: string, local: string): string
   return found.length === 1 ? found[0] : undefined;
 }
 
+/** holds returns `pid` as a Peer when that process has an open descriptor on the socket `want` ("socket:[INODE]"). */
+function holds(pid: string, want: string): Peer | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined; // gone, or not ours to look at
+  }
+  for (const fd of fds) {
+    let link: string;
+    try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
+    if (link !== want) continue;
+    try {
+      const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      if (uid !== undefined) return { pid: Number(pid), uid: Number(uid) };
+    } catch { /* it just ended */ }
+  }
+  return undefined;
+}
+
 /**
- * holderOf returns the first process (other than this one) with an open descriptor on socket `inode`.
- * Newest pids first: a caller is most often a process that just started, so the scan usually ends early.
+ * holderOf returns a process (other than this one) with an open descriptor on socket `inode`. The pid a
+ * caller names (`hint`) is looked at first: it is believed only when /proc shows that process holding the
+ * socket, so a false one costs a scan and changes nothing. Otherwise every pid is looked at, newest first
+ * (a caller is most often a process that just started, so the scan usually ends early).
  */
-function holderOf(inode: string): Peer | undefined {
+function holderOf(inode: string, hint?: number): Peer | undefined {
   const want = `socket:[${inode}]`;
+  if (hint !== undefined && Number.isSafeInteger(hint) && hint > 0 && hint !== process.pid) {
+    const found = holds(String(hint), want);
+    if (found) return found;
+  }
   const pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid).sort((a, b) => Number(b) - Number(a));
   for (const pid of pids) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue; // gone, or not ours to look at
-    }
-    for (const fd of fds) {
-      let link: string;
-      try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
-      if (link !== want) continue;
-      try {
-        const uid = /^Uid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-        if (uid !== undefined) return { pid: Number(pid), uid: Number(uid) };
-      } catch { /* it just ended */ }
-    }
+    const found = holds(pid, want);
+    if (found) return found;
   }
   return undefined;
 }
 
 /**
  * socketPeer returns the pid and uid of the process that connected `sock` to the agent listening on
- * `path`. It throws VAULT_AGENT when the kernel cannot say (the caller already left, it is in another
+ * `path`; `hint` is the pid the caller says it has, checked against /proc before it is used. It throws VAULT_AGENT when the kernel cannot say (the caller already left, it is in another
  * pid namespace, or iproute2's `ss` is missing); the agent then refuses the request.
  */
-export async function socketPeer(sock: Socket, path: string): Promise<Peer> {
+export async function socketPeer(sock: Socket, path: string, hint?: number): Promise<Peer> {
   const unknown = (why: string, cause?: unknown): VaultError =>
     new VaultError('VAULT_AGENT', `the vault agent cannot tell which process is asking (${why}), so it refuses; the caller's pid and uid go into the audit log.`, { cause });
   const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -92,7 +105,7 @@ export async function socketPeer(sock: Socket, path: string): Promise<Peer> {
   }
   const remote = peerInode(out, path, local);
   if (!remote) throw unknown('the kernel lists no single peer');
-  const peer = holderOf(remote);
+  const peer = holderOf(remote, hint);
   if (!peer) throw unknown('the caller is gone or not visible here');
   return peer;
 }

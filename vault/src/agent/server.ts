@@ -109,7 +109,7 @@ export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise
   const refuse = (code: string, message: string): { reply: unknown } => ({ reply: { ok: false, code, message } });
 
   const answer = async (line: string, sock: Socket): Promise<{ reply: unknown; after?: () => Promise<void> }> => {
-    let req: { op?: unknown; args?: unknown };
+    let req: { op?: unknown; args?: unknown; pid?: unknown };
     try {
       req = JSON.parse(line);
     } catch {
@@ -124,7 +124,7 @@ export async function serveAgent(vault: LocalVault, opts: AgentOptions): Promise
     if (op !== 'lock' && !h) return refuse('VAULT_BAD_INPUT', `the agent has no operation "${op.slice(0, 40)}".`);
     let peer: Peer;
     try {
-      peer = await socketPeer(sock, opts.socket);
+      peer = await socketPeer(sock, opts.socket, typeof req.pid === 'number' ? req.pid : undefined);
     } catch (err) {
       // Locking gives nothing away: let anyone who can reach the socket do it, named or not.
       if (op === 'lock') return { reply: { ok: true, result: { locked: true } }, after: () => lock('sv lock from a caller the kernel did not name') };
