@@ -36,3 +36,17 @@ export function lastRunSet(file: string, which: 'failed' | 'changed' | 'ok'): st
   if (!run) throw new MpopError('MPOP_NO_PREVIOUS_RUN', `@${which} is the set of the previous run, and no run was saved yet (${file}); run mpop exec or deploy first.`);
   return run[which];
 }
+
+/** runSets reads a fan-out's results as the sets @ok, @failed (failed, unreachable, timed out, cancelled) and @changed. */
+export function runSets(results: { node: string; outcome: string; changed: boolean }[]): Pick<LastRun, 'ok' | 'failed' | 'changed'> {
+  return {
+    ok: results.filter((r) => r.outcome === 'ok').map((r) => r.node),
+    failed: results.filter((r) => r.outcome !== 'ok' && r.outcome !== 'skipped').map((r) => r.node),
+    changed: results.filter((r) => r.changed).map((r) => r.node),
+  };
+}
+
+/** recordRun saves a fan-out's sets as the previous run (for @failed / @changed). */
+export function recordRun(file: string, command: string, target: string, results: { node: string; outcome: string; changed: boolean }[]): void {
+  saveLastRun(file, { command, target, time: new Date().toISOString(), ...runSets(results) });
+}
