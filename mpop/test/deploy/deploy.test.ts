@@ -1,0 +1,177 @@
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployFleet } from '../../src/deploy/deploy.js';
+import { listReleases, rollbackFleet } from '../../src/deploy/releases.js';
+import { NsFleet, nsFleet } from './nsfleet.js';
+
+/** tree writes files under a fresh local folder. */
+function tree(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mpop-site-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('deploy over real daemons, each node in its own mount namespace', () => {
+  let fleet: NsFleet;
+  let site: string;
+  let path: string;
+  const live = (node: string): string => readlinkSync(fleet.at(node, path));
+  const served = (node: string, file = 'index.html'): string => readFileSync(join(fleet.at(node, path), file), 'utf8');
+  const releasesOn = (node: string): string[] => readdirSync(fleet.at(node, path + '.releases')).sort();
+
+  beforeAll(async () => {
+    fleet = await nsFleet(['n1', 'n2', 'n3']);
+    path = join(fleet.base, 'site');
+    site = tree({ 'index.html': 'v1\n', 'css/app.css': 'body{}\n', 'big.bin': 'x'.repeat(100_000) });
+  }, 60_000);
+  afterAll(async () => {
+    await fleet?.close();
+    rmSync(site, { recursive: true, force: true });
+  });
+
+  it('a first deploy makes PATH a relative symlink to a complete release on every node', async () => {
+    const run = await deployFleet(fleet.pool, ['n1', 'n2', 'n3'], { local: site, path });
+    expect(run.results.map((r) => r.outcome)).toEqual(['ok', 'ok', 'ok']);
+    for (const r of run.results) {
+      expect(r.changed).toBe(true);
+      expect(r.value!.previous).toBeUndefined();
+      expect(r.value!.crossed.files).toBe(3);
+      expect(live(r.node)).toBe(`site.releases/${r.value!.release}`);
+      expect(served(r.node)).toBe('v1\n');
+      expect(releasesOn(r.node)).toEqual([r.value!.release]);
+    }
+  });
+
+  it('a deploy of the same tree sends nothing (the copy made on the node is already equal) and switches to a new release', async () => {
+    const before = live('n1');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path });
+    const v = run.results[0]!.value!;
+    expect(run.results[0]!.outcome).toBe('ok');
+    expect(v.crossed).toEqual({ files: 0, bytes: 0, unchanged: 3, deleted: 0 });
+    expect(`site.releases/${v.previous}`).toBe(before);
+    expect(live('n1')).toBe(`site.releases/${v.release}`);
+    expect(releasesOn('n1')).toHaveLength(2);
+  });
+
+  it('a changed file crosses alone; a removed one is deleted from the new release only', async () => {
+    writeFileSync(join(site, 'index.html'), 'v2\n');
+    rmSync(join(site, 'css'), { recursive: true });
+    const oldLive = live('n1');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path });
+    const v = run.results[0]!.value!;
+    expect(v.crossed.files).toBe(1);
+    expect(v.crossed.bytes).toBe(3);
+    expect(v.crossed.deleted).toBeGreaterThanOrEqual(1);
+    expect(served('n1')).toBe('v2\n');
+    expect(existsSync(join(fleet.at('n1', path), 'css'))).toBe(false);
+    // the previous release is untouched (a copy, not links written through)
+    expect(readFileSync(join(fleet.at('n1', fleet.base), oldLive, 'index.html'), 'utf8')).toBe('v1\n');
+    expect(existsSync(join(fleet.at('n1', fleet.base), oldLive, 'css/app.css'))).toBe(true);
+  });
+
+  it('releases lists them newest first with the live one marked; rollback goes back and removes the one it left', async () => {
+    const list = await listReleases(fleet.pool, ['n1'], path);
+    const rel = list.results[0]!.value!;
+    expect(rel.kind).toBe('release-link');
+    expect(rel.releases).toHaveLength(3);
+    expect(rel.releases[0]!.live).toBe(true);
+    expect(rel.previous).toBe(rel.releases[1]!.id);
+    const rb = await rollbackFleet(fleet.pool, ['n1'], { path });
+    expect(rb.results[0]!.outcome).toBe('ok');
+    expect(rb.results[0]!.value!.to).toBe(rel.releases[1]!.id);
+    expect(rb.results[0]!.value!.removed).toEqual([rel.releases[0]!.id]);
+    expect(served('n1')).toBe('v1\n');
+    expect(releasesOn('n1')).toEqual([rel.releases[2]!.id, rel.releases[1]!.id].sort());
+  });
+
+  it('rollback --to a release that is not there, and a rollback with no earlier release, fail clearly', async () => {
+    const rb = await rollbackFleet(fleet.pool, ['n1', 'n2'], { path, to: '20000101T000000Z-0000' });
+    expect(rb.results.map((r) => r.error?.code)).toEqual(['MPOP_NO_RELEASE', 'MPOP_NO_RELEASE']);
+    expect(rb.results[1]!.error!.message).toMatch(/n2 has no release 20000101T000000Z-0000/);
+    const none = await rollbackFleet(fleet.pool, ['n2'], { path });
+    expect(none.results[0]!.outcome).toBe('failed');
+    expect(none.results[0]!.error).toMatchObject({ code: 'MPOP_NO_RELEASE' });
+    expect(none.results[0]!.error!.message).toMatch(/no release before/);
+    expect(served('n2')).toBe('v1\n');
+  });
+
+  it('keeps --keep releases (never fewer than the live one and the one before)', async () => {
+    for (let i = 0; i < 4; i++) await deployFleet(fleet.pool, ['n3'], { local: site, path, keep: 2 });
+    expect(releasesOn('n3')).toHaveLength(2);
+    const run = await deployFleet(fleet.pool, ['n3'], { local: site, path, keep: 1 });
+    expect(run.results[0]!.value!.pruned).toHaveLength(1);
+    expect(releasesOn('n3')).toHaveLength(2);
+    expect(releasesOn('n3')).toContain(run.results[0]!.value!.release);
+    expect(releasesOn('n3')).toContain(run.results[0]!.value!.previous);
+  });
+
+  it('a health check failing on one node rolls that node back (it serves the old content) and stops the rollout', async () => {
+    writeFileSync(join(site, 'index.html'), 'v3\n');
+    const before = { n1: live('n1'), n2: live('n2'), n3: live('n3') };
+    // n2 fails: its health check reads its own hostname-free marker, a file only n2 has
+    writeFileSync(join(fleet.at('n2', fleet.base), 'sick'), '');
+    const health = `test ! -e ${fleet.base}/sick && grep -q v3 ${path}/index.html`;
+    const run = await deployFleet(fleet.pool, ['n1', 'n2', 'n3'], { local: site, path, health, healthTimeoutMs: 1500, restart: 'true' }, { batch: 1 });
+    const by = Object.fromEntries(run.results.map((r) => [r.node, r]));
+    expect(by.n1!.outcome).toBe('ok'); // the canary
+    expect(by.n2!.outcome).toBe('failed');
+    expect(by.n2!.error!.code).toBe('MPOP_HEALTH');
+    expect(by.n2!.value!.status).toBe('rolled-back');
+    expect(by.n2!.value!.rollbackRestart?.ok).toBe(true);
+    expect(by.n3!.outcome).toBe('skipped');
+    expect(run.stopped).toMatch(/n2/);
+    expect(served('n1')).toBe('v3\n');
+    expect(live('n2')).toBe(before.n2);
+    expect(served('n2')).toBe('v1\n');
+    expect(releasesOn('n2')).toEqual([before.n2.split('/')[1]]); // the failed release is gone
+    expect(live('n3')).toBe(before.n3);
+    rmSync(join(fleet.at('n2', fleet.base), 'sick'));
+  });
+
+  it('a failing --restart is rolled back like a failed health check, with its output', async () => {
+    const before = live('n2');
+    const run = await deployFleet(fleet.pool, ['n2'], { local: site, path, restart: 'test "$MPOP_RELEASE" != "${MPOP_RELEASE_DIR##*/}" || { echo "reload failed" >&2; exit 3; }' });
+    const r = run.results[0]!;
+    expect(r.outcome).toBe('failed');
+    expect(r.error!.message).toMatch(/--restart exited 3: reload failed/);
+    expect(r.value!.rollbackRestart!.ok).toBe(false); // the same command, again on the old release
+    expect(live('n2')).toBe(before);
+  });
+
+  it('a node that is down is unreachable and stops the rollout; the others keep their release', async () => {
+    await fleet.stop('n3');
+    try {
+      const run = await deployFleet(fleet.pool, ['n3', 'n1'], { local: site, path }, { batch: 1 });
+      expect(run.results.map((r) => r.outcome)).toEqual(['unreachable', 'skipped']);
+    } finally {
+      await fleet.start('n3');
+    }
+  });
+
+  it('refuses a plain folder at PATH, and says how to convert it', async () => {
+    const plain = join(fleet.base, 'plain');
+    mkdirSync(fleet.at('n1', plain));
+    writeFileSync(join(fleet.at('n1', plain), 'keep.txt'), 'mine');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path: plain });
+    expect(run.results[0]!.outcome).toBe('failed');
+    expect(run.results[0]!.error!.message).toMatch(/is a plain folder.*mv .*plain .*plain\.orig/);
+    expect(readFileSync(join(fleet.at('n1', plain), 'keep.txt'), 'utf8')).toBe('mine');
+  });
+
+  it('--dry-run says what would cross and be deleted, and writes nothing', async () => {
+    writeFileSync(join(site, 'new.txt'), 'new');
+    const before = releasesOn('n1');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path, dryRun: true });
+    const v = run.results[0]!.value!;
+    expect(v.status).toBe('dry-run');
+    expect(v.plan!.send.map((s) => s.path)).toEqual(['new.txt']);
+    expect(run.results[0]!.changed).toBe(false);
+    expect(releasesOn('n1')).toEqual(before);
+    rmSync(join(site, 'new.txt'));
+  });
+});
