@@ -1,0 +1,165 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { writeServiceUnit } from '@meshpop/wire';
+import { MpopError } from '../errors.js';
+import type { MeshpopBin } from './packages.js';
+import { RemoteHost, tail } from './remote.js';
+
+/** NodeLayout is where the node keeps its state and how its bins are run (node, then the bin's script). */
+export interface NodeLayout {
+  /** the node's MESHPOP_HOME (default /var/lib/meshpop, as the services' units use) */
+  home: string;
+  node: string;
+  bins: Record<MeshpopBin, string>;
+  /** the WireGuard interface name (default wire0) */
+  iface: string;
+}
+
+const keyFile = (l: NodeLayout): string => `${l.home}/vault.key`;
+const env = (l: NodeLayout): Record<string, string> => ({ MESHPOP_HOME: l.home, SV_KEY_FILE: keyFile(l) });
+
+/**
+ * prepareVault makes the node's vault when it has none: a random password (used once, then deleted) and a
+ * key file (`HOME/vault.key`, 0600) that the services unlock it with. An existing vault needs that key file.
+ */
+export async function prepareVault(host: RemoteHost, l: NodeLayout): Promise<'created' | 'existing'> {
+  const r = await host.sh(
+    'umask 077; install -d -m 0700 "$1" || exit 1; ' +
+      'if [ -f "$1/vault/store.sv" ]; then [ -f "$1/vault.key" ] && echo existing && exit 0; echo "a vault is at $1/vault without $1/vault.key" >&2; exit 3; fi; ' +
+      'pw="$1/.enroll-password"; head -c 32 /dev/urandom | base64 > "$pw" && ' +
+      'MESHPOP_HOME="$1" SV_PASSWORD_FILE="$pw" "$2" "$3" init --shares 0 --key-file "$1/vault.key" >/dev/null; rc=$?; rm -f "$pw"; [ $rc = 0 ] && echo created; exit $rc',
+    [l.home, l.node, l.bins.sv],
+    { root: true, timeoutMs: 120_000 },
+  );
+  if (r.code === 3) throw new MpopError('MPOP_ENROLL', `${host.label} already has a vault at ${l.home}/vault, but not the key file ${l.home}/vault.key that its services would open it with: move that vault aside, or pass another --remote-home.`);
+  if (r.code !== 0) throw new MpopError('MPOP_ENROLL', `making the vault on ${host.label} failed (exit ${r.code}): ${tail(r.stderr)}`);
+  return r.stdout.trim() === 'existing' ? 'existing' : 'created';
+}
+
+/** startDetached starts argv as root in a session of its own, its output appended to `log`, with the node's environment; returns its pid. */
+async function startDetached(host: RemoteHost, l: NodeLayout, argv: string[], log: string): Promise<number> {
+  const out = await host.mustSh(
+    `starting ${argv[2] ?? argv[0]}`,
+    // setsid execs the program (a background job is no group leader), so $! is the program's own pid.
+    'log="$1"; shift; install -d -m 0700 "$(dirname "$log")"; setsid "$@" >>"$log" 2>&1 </dev/null & echo $!',
+    [log, 'env', ...Object.entries(env(l)).map(([k, v]) => `${k}=${v}`), ...argv],
+    { root: true },
+  );
+  return Number(out.trim());
+}
+
+/** wireStatus asks the node's wire whether it is up and with which mesh address. */
+async function wireStatus(host: RemoteHost, l: NodeLayout): Promise<{ up: boolean; meshIp?: string } | undefined> {
+  const r = await host.run([l.node, l.bins.wire, 'status', '--json'], { root: true, env: env(l), timeoutMs: 30_000 });
+  try {
+    return JSON.parse(r.stdout) as { up: boolean; meshIp?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * joinWire runs `wire up --join TOKEN` on the host, detached, and waits (up to `timeoutMs`) until the node has
+ * joined and its interface is up; a `wire up` that exits first is reported with the end of its log.
+ */
+export async function joinWire(host: RemoteHost, l: NodeLayout, token: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  const log = `${l.home}/logs/wire-up.log`;
+  const mark = Number((await host.sh('wc -c < "$1" 2>/dev/null || echo 0', [log], { root: true })).stdout.trim()) || 0;
+  const pid = await startDetached(host, l, [l.node, l.bins.wire, 'up', '--join', token, '--interface', l.iface], log);
+  const logTail = async (): Promise<string> => (await host.sh('tail -c +$(($2 + 1)) "$1" 2>/dev/null | tail -n 5', [log, String(mark)], { root: true })).stdout;
+  const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
+  for (;;) {
+    if (opts.signal?.aborted) throw new MpopError('MPOP_CANCELLED', 'cancelled');
+    const s = await wireStatus(host, l);
+    if (s?.up && s.meshIp) return s.meshIp;
+    const alive = (await host.run(['kill', '-0', String(pid)], { root: true })).code === 0;
+    if (!alive) throw new MpopError('MPOP_ENROLL', `wire up --join exited on ${host.label}: ${readable(await logTail()) || 'it wrote nothing'} (log: ${log})`);
+    if (Date.now() > deadline) {
+      throw new MpopError('MPOP_TIMEOUT', `the node on ${host.label} did not come up in the mesh within ${Math.round((opts.timeoutMs ?? 45_000) / 1000)} s: ${readable(await logTail()) || 'wire up wrote nothing'} (log: ${log}; wire up still runs as pid ${pid})`);
+    }
+    await sleep(1000);
+  }
+}
+
+/** readable turns the end of a pino log into its messages. */
+function readable(text: string): string {
+  return tail(text.split('\n').map((line) => {
+    try {
+      const j = JSON.parse(line) as { msg?: string; err?: { message?: string } };
+      return [j.msg, j.err?.message].filter(Boolean).join(': ');
+    } catch {
+      return line;
+    }
+  }).join('\n'));
+}
+
+/** ServicesReport says how the node's daemons run: systemd units (enabled), or detached processes that a reboot ends. */
+export interface ServicesReport {
+  manager: 'systemd' | 'detached';
+  units?: string[];
+  logs?: string[];
+  note?: string;
+}
+
+/** unitTexts renders the node's two systemd units (wire-up and vssh, as `wire/vssh install-service` name them). */
+export function unitTexts(l: NodeLayout): Record<string, string> {
+  const dir = mkdtempSync(join(tmpdir(), 'mpop-units-'));
+  try {
+    const wire = writeServiceUnit(dir, {
+      name: 'wire-up',
+      description: 'MeshPOP wire node (WireGuard mesh)',
+      after: 'network-online.target',
+      environment: env(l),
+      execStart: `${l.node} ${l.bins.wire} up --interface ${l.iface}`,
+      kill: 'KillSignal=SIGTERM',
+      noRestartOn: [2, 11],
+    });
+    const vssh = writeServiceUnit(dir, {
+      name: 'vssh',
+      description: 'MeshPOP vssh daemon (authenticated exec and file transfer, TCP 48291)',
+      after: 'network-online.target wire-up.service',
+      environment: env(l),
+      execStart: `${l.node} ${l.bins.vssh} serve`,
+      kill: 'KillMode=mixed',
+    });
+    return { 'wire-up.service': readFileSync(wire, 'utf8'), 'vssh.service': readFileSync(vssh, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * startServices makes the node's daemons last. With systemd: the detached `wire up` that joined is stopped
+ * (`wire down`) and the wire-up and vssh units are installed, enabled and started. Without: `vssh serve`
+ * is started detached beside the running `wire up`, and the report says a reboot ends them.
+ */
+export async function startServices(host: RemoteHost, l: NodeLayout, systemd: boolean): Promise<ServicesReport> {
+  if (!systemd) {
+    const log = `${l.home}/logs/vssh.log`;
+    await startDetached(host, l, [l.node, l.bins.vssh, 'serve'], log);
+    return { manager: 'detached', logs: [`${l.home}/logs/wire-up.log`, log], note: `${host.label} runs no systemd: wire up and vssh serve run detached and will not survive a reboot (start them from its init system).` };
+  }
+  const tmp = (await host.must('making a temporary folder', ['mktemp', '-d', '/tmp/mpop-units.XXXXXX'])).trim();
+  const local = mkdtempSync(join(tmpdir(), 'mpop-units-up-'));
+  try {
+    const units = unitTexts(l);
+    for (const [name, text] of Object.entries(units)) {
+      const f = join(local, name);
+      writeFileSync(f, text);
+      await host.session.upload(f, `${tmp}/${name}`);
+    }
+    await host.run([l.node, l.bins.wire, 'down'], { root: true, env: env(l), timeoutMs: 30_000 });
+    await host.mustSh(
+      'installing and starting the wire-up and vssh units',
+      'set -e; install -m 0644 "$1/wire-up.service" "$1/vssh.service" /etc/systemd/system/; systemctl daemon-reload; systemctl enable --now wire-up.service vssh.service',
+      [tmp],
+      { root: true, timeoutMs: 60_000 },
+    );
+    return { manager: 'systemd', units: Object.keys(units) };
+  } finally {
+    rmSync(local, { recursive: true, force: true });
+    await host.run(['rm', '-rf', tmp]).catch(() => undefined);
+  }
+}
