@@ -74,10 +74,11 @@ export interface PsFacts {
 /** selectProcs applies a PsQuery (leaving out the ps that listed them). */
 export function selectProcs(all: Proc[], q: PsQuery = {}, self?: (p: Proc) => boolean): PsFacts {
   const needle = q.grep?.toLowerCase();
-  const matched = all.filter((p) => !self?.(p) && (!needle || p.comm.toLowerCase().includes(needle) || p.args.toLowerCase().includes(needle)));
+  const others = self ? all.filter((p) => !self(p)) : all;
+  const matched = others.filter((p) => !needle || p.comm.toLowerCase().includes(needle) || p.args.toLowerCase().includes(needle));
   const key = q.sort === 'mem' ? (p: Proc) => p.memPercent : q.sort === 'rss' ? (p: Proc) => p.rssBytes : (p: Proc) => p.cpuPercent;
   matched.sort((a, b) => key(b) - key(a) || b.rssBytes - a.rssBytes || a.pid - b.pid);
-  return { present: true, total: all.length, matched: matched.length, procs: q.top ? matched.slice(0, q.top) : matched };
+  return { present: true, total: others.length, matched: matched.length, procs: q.top ? matched.slice(0, q.top) : matched };
 }
 
 /** readProcs runs ps on the node and applies the query. A node without ps is an error (every Linux has one). */
