@@ -16,6 +16,7 @@ export const MPOP_ERROR_CODES = [
   'MPOP_SECRET',
   'MPOP_SHARES',
   'MPOP_MONITOR',
+  'MPOP_HEAL',
   'MPOP_INTERNAL',
 ] as const;
 

@@ -1,0 +1,95 @@
+import type { Pool } from '@meshpop/vssh';
+import { DEFAULT_HEAL_CONFIG, type AlertRules } from '../heal/config.js';
+import { evaluateAlerts, type AlertChange } from './alerts.js';
+import { openMonitorDb } from './db.js';
+import { DEFAULT_RETENTION, maintain, type MaintainResult, type RetentionPolicy } from './retention.js';
+import { sampleRound, type NodeSample } from './sample.js';
+import { insertRound } from './store.js';
+
+/** MonitorOptions shape a monitor run. */
+export interface MonitorOptions {
+  /** the monitor.db file */
+  db: string;
+  /** the nodes to sample, asked again each round (the fleet may change) */
+  nodes: () => string[] | Promise<string[]>;
+  /** between the starts of two rounds (default 30 s) */
+  intervalMs?: number;
+  /** one round, then return */
+  once?: boolean;
+  retention?: RetentionPolicy;
+  rules?: AlertRules;
+  /** per node: a sample that takes longer is a down sample (default 20 s) */
+  timeoutMs?: number;
+  concurrency?: number;
+  /** stops the run after the round in progress (which is finished and stored) */
+  signal?: AbortSignal;
+  onRound?: (r: RoundResult) => void;
+}
+
+/** RoundResult is one stored round. */
+export interface RoundResult {
+  round: number;
+  time: string;
+  samples: NodeSample[];
+  up: number;
+  down: number;
+  alerts: AlertChange[];
+  maintenance: MaintainResult;
+  durationMs: number;
+}
+
+/** MonitorSummary is a whole run, once it stopped. */
+export interface MonitorSummary {
+  rounds: number;
+  db: string;
+  last?: RoundResult;
+  stoppedBy: 'once' | 'signal';
+}
+
+/**
+ * runMonitor samples the nodes every interval into the monitor DB: a sysinfo per node (fan-out), one
+ * transaction per round, alerts evaluated on the stored round, downsampling and retention applied.
+ * It runs until `signal` fires (then it finishes the round in progress) or after one round with `once`.
+ */
+export async function runMonitor(pool: Pool, opts: MonitorOptions): Promise<MonitorSummary> {
+  const db = openMonitorDb(opts.db, { create: true });
+  const interval = opts.intervalMs ?? 30_000;
+  const rules = opts.rules ?? DEFAULT_HEAL_CONFIG.monitor.alerts;
+  const policy = opts.retention ?? DEFAULT_RETENTION;
+  let rounds = 0;
+  let last: RoundResult | undefined;
+  try {
+    for (;;) {
+      const started = Date.now();
+      const nodes = await opts.nodes();
+      const samples = await sampleRound(pool, nodes, { timeoutMs: opts.timeoutMs ?? 20_000, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+      insertRound(db, samples);
+      const alerts = evaluateAlerts(db, samples, rules);
+      const maintenance = maintain(db, policy);
+      rounds++;
+      last = { round: rounds, time: new Date(started).toISOString(), samples, up: samples.filter((s) => s.up).length, down: samples.filter((s) => !s.up).length, alerts, maintenance, durationMs: Date.now() - started };
+      opts.onRound?.(last);
+      if (opts.once) return { rounds, db: opts.db, last, stoppedBy: 'once' };
+      if (opts.signal?.aborted) break;
+      await sleep(Math.max(0, started + interval - Date.now()), opts.signal);
+      if (opts.signal?.aborted) break;
+    }
+    return { rounds, db: opts.db, ...(last ? { last } : {}), stoppedBy: 'signal' };
+  } finally {
+    db.close();
+  }
+}
+
+/** sleep waits `ms`, or until the signal fires. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
