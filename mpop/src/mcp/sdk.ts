@@ -4,7 +4,11 @@
  * (@modelcontextprotocol/server) changes this file only.
  */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { checkAccess, type AccessPolicy } from './http-access.js';
 import { z } from 'zod';
 import { VERSION } from '../version.js';
 import type { Guard } from './guard.js';
@@ -90,4 +94,63 @@ function outputShape(def: ToolDef): z.ZodRawShape {
   };
   if (!def.long) return { ...def.output, ...extra };
   return { ...z.object(def.output).partial().shape, ...extra, jobStatus: z.literal('running').optional().describe('present when the call outlived the deadline and goes on as a job') };
+}
+
+/** HttpServing is a running streamable HTTP endpoint. */
+export interface HttpServing {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * serveHttp serves streamable HTTP at /mcp on `bind:port`: each request first passes checkAccess (Host, Origin,
+ * bearer token), then the session's transport (one McpServer per session, from `make`).
+ */
+export async function serveHttp(make: () => McpServer, bind: string, port: number, policy: (port: number) => AccessPolicy): Promise<HttpServing> {
+  const sessions = new Map<string, StreamableHTTPServerTransport>();
+  let access: AccessPolicy | undefined;
+  const http: Server = createServer((req, res) => {
+    const refused = checkAccess(req, access!);
+    if (refused) {
+      res.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: refused.message }, id: null }));
+      return;
+    }
+    if (!req.url || new URL(req.url, 'http://x').pathname !== '/mcp') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('mpop-mcp serves MCP at /mcp\n');
+      return;
+    }
+    const id = req.headers['mcp-session-id'];
+    const existing = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (existing) {
+      void existing.handleRequest(req, res);
+      return;
+    }
+    if (typeof id === 'string') {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'unknown or expired session: initialize again' }, id: null }));
+      return;
+    }
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void sessions.set(sid, transport),
+    });
+    transport.onclose = () => {
+      if (transport.sessionId) sessions.delete(transport.sessionId);
+    };
+    const server = make();
+    void server.connect(transport).then(() => transport.handleRequest(req, res));
+  });
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, bind, () => resolve());
+  });
+  const bound = (http.address() as { port: number }).port;
+  access = policy(bound);
+  const host = bind.includes(':') ? `[${bind}]` : bind;
+  return {
+    url: `http://${host}:${bound}/mcp`,
+    async close() {
+      for (const t of sessions.values()) await t.close().catch(() => undefined);
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
 }
