@@ -59,17 +59,7 @@ export async function installPackages(host: RemoteHost, prefix: string, opts: { 
   const local = mkdtempSync(join(tmpdir(), 'mpop-enroll-'));
   const remoteTmp = (await host.must('making a temporary folder', ['mktemp', '-d', '/tmp/mpop-enroll.XXXXXX'])).trim();
   try {
-    say('packing vault, wire and vssh');
-    const tarballs = await packMeshpop(local, opts.signal);
-    writeFileSync(join(local, 'package.json'), nodePackageJson(tarballs));
-    for (const t of tarballs) {
-      say(`uploading ${basename(t.file)}`);
-      await host.session.upload(t.file, `${remoteTmp}/${basename(t.file)}`);
-    }
-    await host.session.upload(join(local, 'package.json'), `${remoteTmp}/package.json`);
-    const sums = tarballs.map((t) => `${t.sha256}  ${basename(t.file)}`).join('\n') + '\n';
-    const verify = await host.sh('cd "$1" && sha256sum -c --quiet -', [remoteTmp], { input: sums });
-    if (verify.code !== 0) throw new MpopError('MPOP_ENROLL', `the uploaded tarballs on ${host.label} do not match what was sent (${tail(verify.stdout + verify.stderr, 2)}); try again.`);
+    const tarballs = await uploadTarballs(host, local, remoteTmp, say, opts.signal);
     const dir = `${prefix}/lib/meshpop`;
     say(`npm install in ${dir} (native modules may build for a minute or two)`);
     await host.mustSh(
@@ -85,4 +75,23 @@ export async function installPackages(host: RemoteHost, prefix: string, opts: { 
     rmSync(local, { recursive: true, force: true });
     await host.run(['rm', '-rf', remoteTmp]).catch(() => undefined);
   }
+}
+
+/**
+ * uploadTarballs packs vault, wire and vssh into `local`, uploads them and their package.json into the host's
+ * `remoteDir` over SFTP, and checks each tarball's SHA-256 there (MPOP_ENROLL when one differs).
+ */
+export async function uploadTarballs(host: RemoteHost, local: string, remoteDir: string, say: (text: string) => void = () => {}, signal?: AbortSignal): Promise<Tarball[]> {
+  say('packing vault, wire and vssh');
+  const tarballs = await packMeshpop(local, signal);
+  writeFileSync(join(local, 'package.json'), nodePackageJson(tarballs));
+  for (const t of tarballs) {
+    say(`uploading ${basename(t.file)}`);
+    await host.session.upload(t.file, `${remoteDir}/${basename(t.file)}`);
+  }
+  await host.session.upload(join(local, 'package.json'), `${remoteDir}/package.json`);
+  const sums = tarballs.map((t) => `${t.sha256}  ${basename(t.file)}`).join('\n') + '\n';
+  const verify = await host.sh('cd "$1" && sha256sum -c --quiet -', [remoteDir], { input: sums });
+  if (verify.code !== 0) throw new MpopError('MPOP_ENROLL', `the uploaded tarballs on ${host.label} do not match what was sent (${tail(verify.stdout + verify.stderr, 2)}); try again.`);
+  return tarballs;
 }

@@ -162,11 +162,19 @@ function runOn(client: InstanceType<typeof ssh2.Client>, command: string, opts: 
       if (err) return reject(new MpopError('MPOP_ENROLL', `the SSH server would not run a command: ${err.message}`));
       const out: Buffer[] = [];
       const errs: Buffer[] = [];
-      let why: MpopError | undefined;
+      let done = false;
+      // A command past its time is given up on at once: its channel is closed (sshd hangs up on it) and
+      // the caller goes on; OpenSSH may not deliver the KILL signal, so nothing waits for it.
       const stop = (e: MpopError): void => {
-        why = e;
-        stream.signal('KILL');
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        opts.signal?.removeEventListener('abort', onAbort);
+        try {
+          stream.signal('KILL');
+        } catch { /* not supported */ }
         stream.close();
+        reject(e);
       };
       const timer = opts.timeoutMs ? setTimeout(() => stop(new MpopError('MPOP_TIMEOUT', `\`${command.slice(0, 80)}\` took longer than ${Math.round(opts.timeoutMs! / 1000)} s`)), opts.timeoutMs) : undefined;
       const onAbort = (): void => stop(new MpopError('MPOP_CANCELLED', 'cancelled'));
@@ -174,9 +182,10 @@ function runOn(client: InstanceType<typeof ssh2.Client>, command: string, opts: 
       stream.on('data', (c: Buffer) => out.push(c));
       stream.stderr.on('data', (c: Buffer) => errs.push(c));
       stream.on('close', (code: number | null, signalName?: string) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
-        if (why) return reject(why);
         resolve({ code: code ?? (signalName ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
       });
       stream.end(opts.input ?? '');
