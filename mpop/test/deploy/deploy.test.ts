@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -151,6 +151,63 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     } finally {
       await fleet.start('n3');
     }
+  });
+
+  it('a release newer than the live one (a deploy killed before its switch) and leftovers are removed by the next deploy', async () => {
+    const rel = fleet.at('n1', path + '.releases');
+    const future = '29991231T235959Z-dead';
+    mkdirSync(join(rel, future));
+    writeFileSync(join(rel, future, 'index.html'), 'never live\n');
+    mkdirSync(join(rel, '.incoming-20000101T000000Z-0000', 'x'), { recursive: true });
+    mkdirSync(join(rel, '.trash-0000'));
+    writeFileSync(join(rel, 'notes.txt'), 'mine');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path });
+    const v = run.results[0]!.value!;
+    expect(run.results[0]!.outcome).toBe('ok');
+    expect(v.pruned).toContain(future);
+    expect(v.cleaned.sort()).toEqual(['.incoming-20000101T000000Z-0000', '.trash-0000']);
+    expect(v.release > future).toBe(true); // still sorts after every release that was there
+    expect(releasesOn('n1').filter((x) => x.startsWith('.') || x === future)).toEqual([]);
+    expect(readFileSync(join(rel, 'notes.txt'), 'utf8')).toBe('mine'); // what deploy did not make is left alone
+    rmSync(join(rel, 'notes.txt'));
+  });
+
+  it('refuses a foreign symlink or a file at PATH, leaving it as it is', async () => {
+    const other = join(fleet.base, 'other');
+    symlinkSync('/etc', fleet.at('n2', other));
+    const a = await deployFleet(fleet.pool, ['n2'], { local: site, path: other });
+    expect(a.results[0]!.error!.message).toMatch(/is a symlink to "\/etc", not to a release/);
+    expect(readlinkSync(fleet.at('n2', other))).toBe('/etc');
+    const file = join(fleet.base, 'file');
+    writeFileSync(fleet.at('n2', file), 'x');
+    const b = await deployFleet(fleet.pool, ['n2'], { local: site, path: file });
+    expect(b.results[0]!.error!.message).toMatch(/is a file/);
+  });
+
+  it('a health check that passes after a few tries is retried until it does', async () => {
+    const flag = join(fleet.base, 'tries');
+    const health = `n=$(cat ${flag} 2>/dev/null || echo 0); echo $((n+1)) > ${flag}; test $n -ge 2`;
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path, health, healthTimeoutMs: 20_000 });
+    expect(run.results[0]!.outcome).toBe('ok');
+    expect(run.results[0]!.value!.health).toMatchObject({ ok: true, attempts: 3 });
+  });
+
+  it('a health check that never passes in time is timed as asked, and the node rolled back', async () => {
+    const before = live('n1');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path, health: 'echo not yet; exit 7', healthTimeoutMs: 2500 });
+    const r = run.results[0]!;
+    expect(r.outcome).toBe('failed');
+    expect(r.value!.health!.attempts).toBeGreaterThanOrEqual(2);
+    expect(r.error!.message).toMatch(/--health exited 7 after \d+ attempts: not yet; back on/);
+    expect(live('n1')).toBe(before);
+  });
+
+  it('a rolled-back first deploy leaves PATH as it was: not there', async () => {
+    const fresh = join(fleet.base, 'fresh');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path: fresh, health: 'false', healthTimeoutMs: 1000 });
+    expect(run.results[0]!.error!.message).toMatch(/removed again \(this was its first release\)/);
+    expect(existsSync(fleet.at('n1', fresh))).toBe(false);
+    expect(readdirSync(fleet.at('n1', fresh + '.releases'))).toEqual([]);
   });
 
   it('refuses a plain folder at PATH, and says how to convert it', async () => {
