@@ -1,0 +1,73 @@
+import type { FixOutcome, HealCheck, HealContext } from '../check.js';
+import { unknown } from '../check.js';
+import { firstLine } from '../remote.js';
+
+/** WirePeer and WireStatus are the parts of `wire status --json` this check reads. */
+interface WirePeer {
+  name: string;
+  lastHandshake: number | null;
+  path: string;
+}
+interface WireStatus {
+  role: 'node' | 'coordinator';
+  name: string;
+  up: boolean;
+  peers: WirePeer[];
+  removed: string | null;
+}
+
+/** StalePeer is a peer with no handshake within thresholds.peerStale, or not on the interface at all. */
+export interface StalePeer {
+  name: string;
+  lastHandshake: string | null;
+  path: string;
+}
+
+/** readWire runs `wire status --json` on the node: its status, or why it cannot be had. */
+async function readWire(ctx: HealContext): Promise<WireStatus | { why: string }> {
+  const r = await ctx.run(['wire', 'status', '--json'], { timeoutMs: 30_000 });
+  if (r === 'missing') return { why: `wire is not installed on ${ctx.node}, so it is not a mesh node` };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.stdout);
+  } catch {
+    return { why: `\`wire status --json\` on ${ctx.node} exited ${r.exitCode} without JSON${r.stderr ? `: ${firstLine(r.stderr)}` : ''}` };
+  }
+  const err = (parsed as { error?: { code?: string; message?: string } }).error;
+  if (err) return { why: `${ctx.node}: ${err.code === 'WIRE_NOT_JOINED' ? 'not in a mesh' : (err.code ?? 'wire failed')}: ${err.message ?? ''}`.trim() };
+  const s = parsed as Partial<WireStatus>;
+  if (!Array.isArray(s.peers) || typeof s.up !== 'boolean') return { why: `\`wire status --json\` on ${ctx.node} printed what this mpop cannot read (a different wire version?)` };
+  return s as WireStatus;
+}
+
+/** stalePeers picks the peers whose last handshake (by the node's clock) is older than `staleMs`, or that are not configured. */
+export function stalePeers(s: WireStatus, nodeNowMs: number, staleMs: number): StalePeer[] {
+  return s.peers
+    .filter((p) => p.path === 'not configured' || p.path.startsWith('no path') || p.lastHandshake === null || nodeNowMs - p.lastHandshake > staleMs)
+    .map((p) => ({ name: p.name, lastHandshake: p.lastHandshake === null ? null : new Date(p.lastHandshake).toISOString(), path: p.path }));
+}
+
+/** mesh: the node's WireGuard peers (through the node's own `wire status`); a stale one is a problem; the fix restarts wire's service, whose watchdog re-syncs and re-resolves. */
+export const mesh: HealCheck = {
+  name: 'mesh',
+  describe: 'mesh: a Wire peer with no recent handshake',
+  async run(ctx) {
+    const s = await readWire(ctx);
+    if ('why' in s) return unknown(s.why);
+    const evidence: Record<string, unknown> = { role: s.role, up: s.up, peers: s.peers.length };
+    if (s.removed) return { status: 'problem', diagnosis: `the coordinator removed ${ctx.node} from the mesh (${s.removed}): join it again with a new token (wire up --join)`, evidence };
+    if (!s.up) return { status: 'problem', diagnosis: `${ctx.node}'s mesh interface is down`, evidence };
+    const info = await ctx.info();
+    const stale = stalePeers(s, Date.parse(info.time), ctx.config.thresholds.peerStaleMs);
+    evidence.stale = stale;
+    if (!stale.length) return { status: 'ok', diagnosis: `${s.peers.length} peer(s), every one with a handshake in the last ${Math.round(ctx.config.thresholds.peerStaleMs / 1000)} s`, evidence };
+    return { status: 'problem', diagnosis: `stale peer(s): ${stale.map((p) => `${p.name} (${p.lastHandshake ? `last handshake ${p.lastHandshake}` : 'no handshake'}, ${p.path})`).join(', ')}`, evidence };
+  },
+  async fix(ctx, found): Promise<FixOutcome> {
+    const unit = found.evidence.role === 'coordinator' ? 'wire-serve' : 'wire-up';
+    if ((await ctx.info()).failedUnits === null) return { action: 'none', ok: false, notRun: true, detail: `no systemd on ${ctx.node}: restart \`wire ${unit === 'wire-up' ? 'up' : 'serve'}\` there by hand (its watchdog re-syncs the peers when it starts)` };
+    const r = await ctx.run(['systemctl', 'restart', unit], { timeoutMs: 120_000 });
+    if (r === 'missing') return { action: `systemctl restart ${unit}`, ok: false, detail: 'systemctl is not installed' };
+    return { action: `systemctl restart ${unit}`, ok: r.exitCode === 0, detail: r.exitCode === 0 ? `restarted ${unit} (re-sync with the coordinator, watchdog restarted)` : `exited ${r.exitCode}: ${firstLine(r.stderr)}`, steps: [{ command: `systemctl restart ${unit}`, exitCode: r.exitCode }] };
+  },
+};
