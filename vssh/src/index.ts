@@ -14,10 +14,10 @@ export { KEY_NAMES, deriveNodeKey, nodeKeyFromSecret, nodeSecretOf, controllerMa
 export { startDaemon, type Daemon, type DaemonOptions, type RequestContext, type Handler } from './server/daemon.js';
 export { serveNode, type ServeOptions } from './server/serve.js';
 export { Policy, PolicyRefusal, loadPolicy, type PolicyRules } from './server/policy.js';
-export { sysinfo, type SysInfo } from './server/sysinfo.js';
+export { sysinfo, type SysInfo, type DiskInfo, type GpuInfo, type MemoryInfo, type ListeningPort } from './server/sysinfo.js';
 export type { ExecResult } from './server/exec.js';
 export type { FileInfo } from './server/files.js';
-export { VsshClient, backoff, type ClientOptions, type ExecOptions, type ExecOutcome, type TransferOptions } from './client/client.js';
+export { VsshClient, backoff, type ClientOptions, type ExecOptions, type ExecOutcome, type TransferOptions, type PutResult, type DryRunReport } from './client/client.js';
 export { Call } from './client/call.js';
 export { Pool, connectNode, type PoolOptions } from './client/pool.js';
 export { listNodes, resolveNode, readStaticNodes, type Address, type NodeTarget, type StaticNodes } from './client/resolve.js';
