@@ -1,4 +1,4 @@
-import type { Pool } from '@meshpop/vssh';
+import type { Pool } from '@meshpop/vssh/client';
 import { fanout, type FanoutOptions, type FanoutResult } from './fanout/run.js';
 
 /** RemoteCommand is argv (run without a shell) or a shell string (/bin/sh -c). */

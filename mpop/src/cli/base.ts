@@ -1,6 +1,6 @@
 import { Command, Flags, Interfaces } from '@oclif/core';
 import { meshpopHome } from '@meshpop/vault/light';
-import { Pool } from '@meshpop/vssh';
+import { Pool } from '@meshpop/vssh/client';
 import { MpopError } from '../errors.js';
 import { Inventory, loadInventory } from '../inventory/inventory.js';
 import { mpopPaths, MpopPaths } from '../paths.js';

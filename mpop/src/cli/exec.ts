@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { meshpopHome } from '@meshpop/vault/light';
-import { Pool } from '@meshpop/vssh';
+import { Pool } from '@meshpop/vssh/client';
 import { MpopError } from '../errors.js';
 import { commandText, execFleet, type ExecRequest, type RemoteCommand } from '../exec.js';
 import { loadInventory } from '../inventory/inventory.js';

@@ -1,6 +1,6 @@
 /** Output and exit-code helpers shared by the oclif commands and the fast path (no oclif here). */
 import { VaultError } from '@meshpop/vault/light';
-import { VsshError } from '@meshpop/vssh';
+import { VsshError } from '@meshpop/vssh/client';
 import { MpopError } from '../errors.js';
 
 /** EXIT maps error codes to mpop's exit codes (README: "Exit codes"); 1 is "some node failed". */

@@ -1,4 +1,5 @@
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { SingleBar } from 'cli-progress';
 
 /**
  * Progress is the one live progress display of mpop (on stderr, only on a TTY, only once a task has run
@@ -22,7 +23,8 @@ export function progress(enabled: boolean = process.stderr.isTTY === true): Prog
   let last = { text: '', value: 0, total: 1 };
   let timer: NodeJS.Timeout | undefined = setTimeout(() => {
     timer = undefined;
-    bar = new SingleBar({ format: '{bar} {text}', barsize: 20, hideCursor: true, clearOnComplete: true, stopOnComplete: false, stream: process.stderr, fps: 10, barCompleteChar: '█', barIncompleteChar: '░' });
+    const { SingleBar: Bar } = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress'); // loaded only on a TTY
+    bar = new Bar({ format: '{bar} {text}', barsize: 20, hideCursor: true, clearOnComplete: true, stopOnComplete: false, stream: process.stderr, fps: 10, barCompleteChar: '█', barIncompleteChar: '░' });
     bar.start(last.total, last.value, { text: last.text });
   }, Math.max(0, PROGRESS_DELAY_MS - (performance.now() - started)));
   timer.unref();

@@ -1,4 +1,4 @@
-import type { Pool, VsshClient } from '@meshpop/vssh';
+import type { Pool, VsshClient } from '@meshpop/vssh/client';
 import { ErrorInfo, MpopError, errorInfo } from '../errors.js';
 
 /** Outcome is how a node's part of a run ended. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { MpopError } from '../errors.js';
 
 /** AnsibleGroups is what mpop takes from an Ansible inventory: group name -> host names (children folded in). */
@@ -51,7 +51,7 @@ export function parseAnsibleIni(text: string, file = 'inventory'): AnsibleGroups
 export function parseAnsibleYaml(text: string, file = 'inventory'): AnsibleGroups {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text); // loaded only for a YAML inventory
   } catch (err) {
     throw new MpopError('MPOP_BAD_INVENTORY', `${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }

@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { homedir } from 'node:os';
-import { isMap, isSeq, parseDocument } from 'yaml';
-import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
+import type * as Zod from 'zod';
 import { MpopError } from '../errors.js';
 import { writeFileAtomic } from '../fsutil.js';
 
@@ -25,20 +26,30 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const MEMBER = /^[A-Za-z0-9*?[\]!._-]+$/;
 const RESERVED = new Set(['all', 'failed', 'changed', 'ok', 'unreachable']);
 
-const groupName = z.string().regex(NAME, 'a group name is letters, digits, ".", "_" or "-", starting with a letter or digit').refine((n) => !RESERVED.has(n), 'this name is reserved (all, failed, changed, ok, unreachable)');
-const schema = z
-  .object({
-    groups: z.record(groupName, z.array(z.string().regex(MEMBER, 'a member is a node name or a glob such as web-*'))).default({}),
-    roles: z.record(z.string().regex(NAME, 'a node name is letters, digits, ".", "_" or "-"'), z.array(groupName)).default({}),
-    ansible: z.string().min(1).optional(),
-  })
-  .strict();
+// yaml and zod are loaded on first use: a fleet without inventory.yaml (and `mpop exec` on it) never pays for them.
+const load = createRequire(import.meta.url);
+let libs: { yaml: typeof Yaml; groupName: Zod.ZodType<string>; schema: Zod.ZodType<{ groups: Record<string, string[]>; roles: Record<string, string[]>; ansible?: string | undefined }> } | undefined;
+function lib(): NonNullable<typeof libs> {
+  if (libs) return libs;
+  const { z } = load('zod') as typeof Zod;
+  const groupName = z.string().regex(NAME, 'a group name is letters, digits, ".", "_" or "-", starting with a letter or digit').refine((n) => !RESERVED.has(n), 'this name is reserved (all, failed, changed, ok, unreachable)');
+  const schema = z
+    .object({
+      groups: z.record(groupName, z.array(z.string().regex(MEMBER, 'a member is a node name or a glob such as web-*'))).default({}),
+      roles: z.record(z.string().regex(NAME, 'a node name is letters, digits, ".", "_" or "-"'), z.array(groupName)).default({}),
+      ansible: z.string().min(1).optional(),
+    })
+    .strict();
+  libs = { yaml: load('yaml') as typeof Yaml, groupName, schema };
+  return libs;
+}
 
 /** readInventoryFile reads and validates the file (empty when absent); a mistake is MPOP_BAD_INVENTORY naming the line. */
 export function readInventoryFile(file: string): InventoryFile {
   if (!existsSync(file)) return { groups: {}, roles: {} };
   const text = readFileSync(file, 'utf8');
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const { yaml, schema } = lib();
+  const doc = yaml.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
     const e = doc.errors[0]!;
     const line = e.linePos?.[0]?.line;
@@ -69,6 +80,8 @@ function expandPath(p: string, base: string): string {
 
 /** setGroup writes `group: members` into the file, keeping its comments and the rest as they were. */
 export function setGroup(file: string, group: string, members: string[]): void {
+  const { yaml, groupName } = lib();
+  const { isMap, isSeq, parseDocument } = yaml;
   const g = groupName.safeParse(group);
   if (!g.success) throw new MpopError('MPOP_USAGE', `"${group}" cannot be a group name: ${g.error.issues[0]!.message}`);
   const bad = members.find((m) => !MEMBER.test(m));
@@ -86,7 +99,7 @@ export function setGroup(file: string, group: string, members: string[]): void {
 export function removeGroup(file: string, group: string): boolean {
   if (!existsSync(file)) return false;
   readInventoryFile(file);
-  const doc = parseDocument(readFileSync(file, 'utf8'));
+  const doc = lib().yaml.parseDocument(readFileSync(file, 'utf8'));
   if (!doc.hasIn(['groups', group])) return false;
   doc.deleteIn(['groups', group]);
   writeFileAtomic(file, doc.toString(), 0o644);

@@ -1,4 +1,4 @@
-import { listNodes, type Address } from '@meshpop/vssh';
+import { listNodes, type Address } from '@meshpop/vssh/client';
 import { meshpopHome } from '@meshpop/vault/light';
 import { MpopError } from '../errors.js';
 import { mpopPaths } from '../paths.js';

@@ -1,7 +1,7 @@
 /** mpop-mcp's command line: options, then the server on stdio (the default). */
 import { parseArgs } from 'node:util';
 import { meshpopHome } from '@meshpop/vault/light';
-import { Pool } from '@meshpop/vssh';
+import { Pool } from '@meshpop/vssh/client';
 import { mcpAuditFile } from './audit.js';
 import { DEFAULT_MAX_TEXT } from './cap.js';
 import { Guard } from './guard.js';
