@@ -1,6 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,6 +75,17 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
     if (Date.now() > deadline) throw new Error(`lab: timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`);
     await sleep(everyMs);
   }
+}
+
+/** SshServer is a real OpenSSH sshd running in a lab host, on port 22 of its LAN address. */
+export interface SshServer {
+  /** the host key's fingerprint as `ssh-keygen -lf` prints it (SHA256:...) */
+  fingerprint: string;
+  /** a private key (ed25519, no passphrase) that logs in as root */
+  rootKey: string;
+  /** a folder on the host's PATH in its SSH sessions: the MeshPOP bins (sv, wire, vssh) of this repository */
+  binDir: string;
+  process: ChildProcess;
 }
 
 /** Lab is a set of hosts and switches that exist until destroy(). */
@@ -234,6 +245,48 @@ export class Lab {
   /** startVssh runs `vssh serve` (on the host's mesh address) as a long-lived process in a host. */
   startVssh(host: Host, args: string[] = []): ChildProcess {
     return this.start(host, process.execPath, [VSSH_BIN, 'serve', ...args], 'vssh');
+  }
+
+  /**
+   * startSshd runs a real `/usr/sbin/sshd -D -e` in a host, on port 22 of its LAN address: its own ed25519
+   * host key, root's authorized_keys holding a key made for the run, no PAM, and PATH in its sessions set to
+   * a folder with this repository's sv, wire and vssh first (so the MeshPOP packages are "installed" there).
+   * Everything lives in the host's home; destroy() ends it with the host's other processes.
+   */
+  async startSshd(host: Host): Promise<SshServer> {
+    const dir = join(host.home, 'sshd');
+    mkdirSync(join(dir, 'authorized'), { recursive: true, mode: 0o755 });
+    const keygen = (file: string): void => void execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `lab ${host.name}`, '-f', file], { stdio: 'ignore' });
+    keygen(join(dir, 'host_ed25519'));
+    keygen(join(dir, 'root_key'));
+    writeFileSync(join(dir, 'authorized', 'root'), readFileSync(join(dir, 'root_key.pub')), { mode: 0o600 });
+    const binDir = join(dir, 'bin');
+    mkdirSync(binDir, { recursive: true });
+    for (const [bin, target] of [['sv', SV_BIN], ['wire', WIRE_BIN], ['vssh', VSSH_BIN]] as const) symlinkSync(target, join(binDir, bin));
+    mkdirSync('/run/sshd', { recursive: true, mode: 0o755 }); // sshd's privilege separation folder
+    writeFileSync(join(dir, 'sshd_config'), [
+      'Port 22',
+      `ListenAddress ${host.ip}`,
+      `HostKey ${join(dir, 'host_ed25519')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized')}/%u`,
+      'StrictModes no',
+      'UsePAM no',
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'Subsystem sftp internal-sftp',
+      `SetEnv PATH=${binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
+      '',
+    ].join('\n'));
+    const child = this.start(host, '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], 'sshd');
+    await waitFor(`sshd on ${host.name}`, async () => {
+      const r = await this.exec(host, process.execPath, ['-e', `require('net').connect(22, ${JSON.stringify(host.ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`], { timeoutMs: 5000 });
+      if (child.exitCode !== null) throw new Error(`sshd exited: ${this.log(host, 'sshd')}`);
+      return r.code === 0;
+    }, 15_000, 200);
+    const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1]!;
+    return { fingerprint, rootKey: join(dir, 'root_key'), binDir, process: child };
   }
 
   /** processes returns the running long-lived processes of a host with this label. */

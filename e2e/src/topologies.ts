@@ -1,4 +1,4 @@
-import { Host, Lab, Result, waitFor } from './lab.js';
+import { Host, Lab, Result, SshServer, waitFor } from './lab.js';
 
 /**
  * Named topologies, each a running mesh: the coordinator (`hub`) serving, every node joined and up.
@@ -157,4 +157,31 @@ export async function tcpEcho(lab: Lab, from: Host, toIp: string, port = 7000, t
 /** startEcho starts a TCP echo server on `host`, listening on its mesh address. */
 export function startEcho(lab: Lab, host: Host, ip: string, port = 7000): void {
   lab.start(host, process.execPath, ['-e', `require('net').createServer(s=>s.pipe(s)).listen(${port},${JSON.stringify(ip)})`], `echo-${port}`);
+}
+
+/** FreshHost is a machine outside the mesh that only answers SSH, beside a served coordinator. */
+export interface FreshHost {
+  lab: Lab;
+  hub: Host;
+  host: Host;
+  sshd: SshServer;
+}
+
+/**
+ * hubAndFresh makes a coordinator (`hub`, serving) and a fresh host (`fresh`) on one LAN: not joined, no
+ * daemons, only a real sshd on port 22 (see Lab.startSshd), for `mpop enroll` to take into the mesh.
+ */
+export async function hubAndFresh(): Promise<FreshHost> {
+  const lab = new Lab();
+  try {
+    const sw = await lab.addSwitch('lan');
+    const hub = await lab.addHost('hub', sw, '192.168.77.10');
+    const host = await lab.addHost('fresh', sw, '192.168.77.20');
+    await serveHub(lab, hub);
+    const sshd = await lab.startSshd(host);
+    return { lab, hub, host, sshd };
+  } catch (err) {
+    await lab.destroy();
+    throw err;
+  }
 }
