@@ -70,7 +70,8 @@ export default class Enroll extends MpopCommand {
       else if (e.type === 'detail') bar.update(`${e.step}: ${e.text}`);
       else {
         const mark = e.status === 'failed' ? c.red('✗') : e.status === 'skipped' ? c.yellow('-') : c.green('✓');
-        bar.log(`${mark} ${e.step.padEnd(pad)}  ${duration(e.durationMs).padStart(8)}  ${e.status === 'failed' ? c.red(e.detail) : e.detail}`);
+        // A failed step's reason is the error printed once at the end (on stderr), not repeated here.
+        bar.log(`${mark} ${e.step.padEnd(pad)}  ${duration(e.durationMs).padStart(8)}  ${e.status === 'failed' ? c.red('failed') : e.detail}`);
         bar.update(e.step, e.index + 1, e.total);
       }
     };

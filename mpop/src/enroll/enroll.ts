@@ -140,7 +140,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     });
     const privilege = await step('root', async () => {
       const p = await checkRoot(host, user);
-      return { value: p, detail: p === 'root' ? `${user} is root` : `${user} has passwordless sudo` };
+      return { value: p, detail: p === 'root' ? `logged in as root (${user})` : `${user} has passwordless sudo` };
     });
     const node = await step('node', async () => {
       const n = await checkNodeRuntime(host, sys, opts.installNode === true, opts.signal);
@@ -182,7 +182,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     });
     const services = await step('services', async () => {
       const s = await startServices(host, layout, sys.systemd);
-      return { value: s, detail: s.manager === 'systemd' ? `systemd: ${s.units!.join(', ')} enabled and started` : s.note! };
+      return { value: s, detail: s.manager === 'systemd' ? `systemd: ${s.units!.join(', ')} enabled and started` : `no systemd: wire up and vssh serve started detached (logs in ${layout.home}/logs)` };
     });
     const id = await step('mesh', async () => {
       const r = await waitForHello(opts.home, opts.name, meshIp, opts.waitMs ?? 60_000, opts.signal);

@@ -113,7 +113,7 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
   });
 
   it('packs vault, wire and vssh here, uploads them over SFTP, and the host has them byte for byte', async () => {
-    const s = await sshConnect({ host: '127.0.0.1', port: sshd.port, user: 'root', knownHosts: join(home, 'mpop', 'known_hosts') }, { keyFile: sshd.rootKey });
+    const s = await sshConnect({ host: '127.0.0.1', port: sshd.port, user: 'root', knownHosts: join(home, 'mpop', 'known_hosts'), acceptHostKey: sshd.fingerprint }, { keyFile: sshd.rootKey });
     const local = mkdtempSync(join(tmpdir(), 'mpop-enroll-pack-'));
     const remote = mkdtempSync(join(tmpdir(), 'mpop-enroll-remote-'));
     try {
@@ -144,7 +144,7 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
   // The whole install builds native modules (better-sqlite3, argon2, node-pty) on the host: a few minutes on
   // two cores. Run it with MPOP_ENROLL_FULL_INSTALL=1.
   it.skipIf(!process.env.MPOP_ENROLL_FULL_INSTALL)('installs the packages on the host into a prefix, where their bins answer at this version', async () => {
-    const s = await sshConnect({ host: '127.0.0.1', port: sshd.port, user: 'root', knownHosts: join(home, 'mpop', 'known_hosts') }, { keyFile: sshd.rootKey });
+    const s = await sshConnect({ host: '127.0.0.1', port: sshd.port, user: 'root', knownHosts: join(home, 'mpop', 'known_hosts'), acceptHostKey: sshd.fingerprint }, { keyFile: sshd.rootKey });
     const prefix = mkdtempSync(join(tmpdir(), 'mpop-enroll-prefix-'));
     try {
       const host = new RemoteHost(s, '127.0.0.1');
@@ -170,7 +170,8 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
     delete (env as Record<string, string | undefined>).SSH_AUTH_SOCK;
     const unknown = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--port', String(sshd.port)], { env, encoding: 'utf8', timeout: 60_000 });
     expect(unknown.status, unknown.stderr).toBe(5);
-    expect(unknown.stdout).toMatch(/^✗ connect\s+\S+ m?s\s+the host key of \[127\.0\.0\.1\]/m);
+    expect(unknown.stdout).toMatch(/^✗ connect\s+\S+ m?s\s+failed$/m);
+    expect(unknown.stderr).toMatch(/^mpop: connect: the host key of \[127\.0\.0\.1\]:\d+ is not known/m);
     expect(unknown.stderr).toContain(`--accept-host-key ${sshd.fingerprint}`);
     const noRoot = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--port', String(sshd.port), '--accept-host-key', sshd.fingerprint], { env, encoding: 'utf8', timeout: 60_000 });
     expect(noRoot.status, noRoot.stderr).toBe(1);
