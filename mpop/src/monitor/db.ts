@@ -52,10 +52,10 @@ export function openMonitorDb(file: string, opts: { create?: boolean; readonly?:
   try {
     db = new Database(file, { readonly: opts.readonly === true && exists, fileMustExist: exists });
     db.pragma('busy_timeout = 5000');
-    if (!db.readonly) db.pragma('journal_mode = WAL');
     const quick = db.pragma('quick_check', { simple: true });
     if (quick !== 'ok') throw new Error(String(quick));
     migrate(db, file);
+    if (!db.readonly) db.pragma('journal_mode = WAL');
     return db;
   } catch (err) {
     db?.close();
@@ -90,6 +90,7 @@ function migrate(db: MonitorDb, file: string): void {
     const tables = db.prepare("SELECT count(*) AS c FROM sqlite_master WHERE type = 'table'").get() as { c: number };
     if (tables.c > 0) throw new MpopError('MPOP_MONITOR', `${file} is a SQLite database but not mpop's monitor.db (it has other tables); it was left as it is.`);
   }
+  if (!db.readonly) db.pragma('journal_mode = WAL');
   db.transaction(() => {
     db.exec(SCHEMA);
     db.prepare('DELETE FROM schema_version').run();

@@ -63,9 +63,10 @@ export function maintain(db: MonitorDb, policy: RetentionPolicy, now = Date.now(
       db.exec('CREATE TEMP TABLE IF NOT EXISTS ds_keys (node TEXT NOT NULL, mount TEXT NOT NULL, b INTEGER NOT NULL, PRIMARY KEY (node, mount, b))');
       // samples
       db.prepare('DELETE FROM temp.ds_keys').run();
-      db.prepare("INSERT OR IGNORE INTO temp.ds_keys SELECT node, '', (t / :B) * :B FROM samples WHERE res < :res AND t < :cut").run({ B, res, cut });
-      const join = 'FROM samples s JOIN temp.ds_keys k ON s.node = k.node AND s.t >= k.b AND s.t < k.b + :B WHERE s.res <= :res';
-      const rows = db.prepare(`SELECT s.node AS node, k.b AS t, sum(s.n) AS n, sum(s.up_n) AS up_n, ${SAMPLE_COLS.map(avg).join(', ')}, max(s.cores) AS cores, max(s.net_rx) AS net_rx, max(s.net_tx) AS net_tx, count(*) AS c ${join} GROUP BY s.node, k.b`).all({ B, res }) as Record<string, number | string | null>[];
+      db.prepare("INSERT OR IGNORE INTO temp.ds_keys SELECT node, '', CAST(t / :B AS INTEGER) * :B FROM samples WHERE res < :res AND t < :cut").run({ B, res, cut });
+      const low = (db.prepare('SELECT min(b) AS b FROM temp.ds_keys').get() as { b: number | null }).b ?? cut;
+      const join = `FROM samples s WHERE s.res <= :res AND s.t >= ${low} AND s.t < ${cut} AND (s.node, '', CAST(s.t / :B AS INTEGER) * :B) IN (SELECT node, mount, b FROM temp.ds_keys)`;
+      const rows = db.prepare(`SELECT s.node AS node, CAST(s.t / :B AS INTEGER) * :B AS t, sum(s.n) AS n, sum(s.up_n) AS up_n, ${SAMPLE_COLS.map(avg).join(', ')}, max(s.cores) AS cores, max(s.net_rx) AS net_rx, max(s.net_tx) AS net_tx, count(*) AS c ${join} GROUP BY s.node, CAST(s.t / :B AS INTEGER)`).all({ B, res }) as Record<string, number | string | null>[];
       out.merged += db.prepare(`DELETE FROM samples WHERE rowid IN (SELECT s.rowid ${join})`).run({ B, res }).changes;
       const ins = db.prepare(`INSERT INTO samples (node, t, res, n, up_n, cores, net_rx, net_tx, ${SAMPLE_COLS.join(', ')}) VALUES (@node, @t, ${res}, @n, @up_n, @cores, @net_rx, @net_tx, ${SAMPLE_COLS.map((c) => '@' + c).join(', ')})`);
       for (const r of rows) {
@@ -75,9 +76,10 @@ export function maintain(db: MonitorDb, policy: RetentionPolicy, now = Date.now(
       out.buckets += rows.length;
       // disks
       db.prepare('DELETE FROM temp.ds_keys').run();
-      db.prepare('INSERT OR IGNORE INTO temp.ds_keys SELECT node, mount, (t / :B) * :B FROM disks WHERE res < :res AND t < :cut').run({ B, res, cut });
-      const djoin = 'FROM disks s JOIN temp.ds_keys k ON s.node = k.node AND s.mount = k.mount AND s.t >= k.b AND s.t < k.b + :B WHERE s.res <= :res';
-      const drows = db.prepare(`SELECT s.node AS node, s.mount AS mount, k.b AS t, sum(s.n) AS n, ${DISK_COLS.map(avg).join(', ')} ${djoin} GROUP BY s.node, s.mount, k.b`).all({ B, res }) as Record<string, number | string | null>[];
+      db.prepare('INSERT OR IGNORE INTO temp.ds_keys SELECT node, mount, CAST(t / :B AS INTEGER) * :B FROM disks WHERE res < :res AND t < :cut').run({ B, res, cut });
+      const dlow = (db.prepare('SELECT min(b) AS b FROM temp.ds_keys').get() as { b: number | null }).b ?? cut;
+      const djoin = `FROM disks s WHERE s.res <= :res AND s.t >= ${dlow} AND s.t < ${cut} AND (s.node, s.mount, CAST(s.t / :B AS INTEGER) * :B) IN (SELECT node, mount, b FROM temp.ds_keys)`;
+      const drows = db.prepare(`SELECT s.node AS node, s.mount AS mount, CAST(s.t / :B AS INTEGER) * :B AS t, sum(s.n) AS n, ${DISK_COLS.map(avg).join(', ')} ${djoin} GROUP BY s.node, s.mount, CAST(s.t / :B AS INTEGER)`).all({ B, res }) as Record<string, number | string | null>[];
       out.merged += db.prepare(`DELETE FROM disks WHERE rowid IN (SELECT s.rowid ${djoin})`).run({ B, res }).changes;
       const dins = db.prepare(`INSERT INTO disks (node, mount, t, res, n, ${DISK_COLS.join(', ')}) VALUES (@node, @mount, @t, ${res}, @n, ${DISK_COLS.map((c) => '@' + c).join(', ')})`);
       for (const r of drows) dins.run(r);

@@ -70,7 +70,7 @@ export function installMonitorService(dir: string, o: MonitorServiceOptions): In
   const unit = monitorUnit(o);
   const path = writeServiceUnit(dir, unit);
   const systemd = hasSystemd();
-  const command = `MESHPOP_HOME=${o.home} ${unit.execStart}`;
+  const command = [...Object.entries(unit.environment).filter(([k]) => k !== 'NO_COLOR').map(([k, v]) => `${k}=${v}`), unit.execStart].join(' ');
   return {
     unit: MONITOR_UNIT, path, systemd, command,
     next: systemd ? `systemctl daemon-reload && systemctl enable --now ${MONITOR_UNIT}` : `systemd does not run this machine, so the unit will not start by itself; run the monitor another way (supervisor, tmux, cron @reboot): ${command}`,

@@ -69,7 +69,7 @@ export function trend(db: MonitorDb, q: TrendQuery): Trend {
     throw new MpopError('MPOP_USAGE', `${q.node} has no samples of mount ${mount}; its mounts: ${mounts.join(', ') || 'none'}`);
   }
   const rows = db
-    .prepare(`SELECT (t - @from) / @B AS i, min(v) AS min, sum(v * n) / sum(n) AS avg, max(v) AS max, sum(n) AS n FROM (SELECT t, n, ${src.expr} AS v FROM ${src.table} WHERE node = @node AND t >= @from AND t <= @now ${mount !== null ? 'AND mount = @mount' : ''}) WHERE v IS NOT NULL GROUP BY i ORDER BY i`)
+    .prepare(`SELECT CAST((t - @from) / @B AS INTEGER) AS i, min(v) AS min, sum(v * n) / sum(n) AS avg, max(v) AS max, sum(n) AS n FROM (SELECT t, n, ${src.expr} AS v FROM ${src.table} WHERE node = @node AND t >= @from AND t <= @now ${mount !== null ? 'AND mount = @mount' : ''}) WHERE v IS NOT NULL GROUP BY i ORDER BY i`)
     .all({ from, B: bucketMs, node: q.node, now, ...(mount !== null ? { mount } : {}) }) as { i: number; min: number; avg: number; max: number; n: number }[];
   const round = (x: number | null): number | null => (x === null ? null : Math.round(x * 100) / 100);
   const buckets: TrendBucket[] = Array.from({ length: count }, (_, i) => ({ start: new Date(from + i * bucketMs).toISOString(), min: null, avg: null, max: null, samples: 0 }));
@@ -100,5 +100,5 @@ export function sparkline(values: (number | null)[], range?: [number, number]): 
   if (!known.length) return ' '.repeat(values.length);
   const [lo, hi] = range ?? [Math.min(0, ...known), Math.max(...known)];
   const span = hi - lo || 1;
-  return values.map((v) => (v === null ? ' ' : BARS[Math.max(0, Math.min(7, Math.floor(((v - lo) / span) * 8)))]!)).join('');
+  return values.map((v) => (v === null ? ' ' : BARS[Math.max(0, Math.min(7, Math.round(((v - lo) / span) * 7)))]!)).join('');
 }
