@@ -111,11 +111,11 @@ export class Remote {
     await this.run(['rm', '-rf', '--', ...names.map((n) => `${this.p.releases}/${n}`)], 'removing what an interrupted deploy left');
   }
 
-  /** hook runs a user's shell command (--restart, --health) in PATH, with the release in MPOP_RELEASE. */
+  /** hook runs a user's shell command (--restart, --health) in the release's folder (/ when there is none), with MPOP_PATH, MPOP_RELEASE and MPOP_RELEASE_DIR set. */
   async hook(shell: string, timeoutMs: number, release: string | undefined): Promise<{ ok: boolean; exitCode: number | null; output: string; timedOut: boolean }> {
     const r = await this.client.exec(
       { shell },
-      { cwd: '/', timeoutMs, env: { MPOP_PATH: this.p.path, MPOP_RELEASE: release ?? '', MPOP_RELEASE_DIR: release ? this.p.release(release) : '' }, maxOutputBytes: 64 * 1024, ...(this.signal ? { signal: this.signal } : {}) },
+      { cwd: release ? this.p.release(release) : '/', timeoutMs, env: { MPOP_PATH: this.p.path, MPOP_RELEASE: release ?? '', MPOP_RELEASE_DIR: release ? this.p.release(release) : '' }, maxOutputBytes: 64 * 1024, ...(this.signal ? { signal: this.signal } : {}) },
     );
     const output = (r.stdout.toString('utf8') + r.stderr.toString('utf8')).trim();
     return { ok: r.exitCode === 0, exitCode: r.exitCode, output, timedOut: r.timedOut };

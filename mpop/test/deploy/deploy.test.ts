@@ -210,6 +210,45 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     expect(readdirSync(fleet.at('n1', fresh + '.releases'))).toEqual([]);
   });
 
+  it('excluded paths are not sent, and what they match on the node is kept from the live release (not deleted)', async () => {
+    writeFileSync(join(site, 'debug.log'), 'local log');
+    const liveDir = fleet.at('n1', path);
+    const cur = readlinkSync(liveDir);
+    // a file the node made itself in its live release (an upload, a cache)
+    writeFileSync(join(fleet.at('n1', fleet.base), cur, 'node.log'), 'node log');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path, exclude: ['*.log'] });
+    expect(run.results[0]!.outcome).toBe('ok');
+    expect(existsSync(join(liveDir, 'debug.log'))).toBe(false);
+    expect(readFileSync(join(liveDir, 'node.log'), 'utf8')).toBe('node log');
+    rmSync(join(site, 'debug.log'));
+  });
+
+  it('a path with spaces, a leading dash in a name and unicode; hooks run in the release folder', async () => {
+    const odd = join(fleet.base, 'my site', '-n ünï');
+    const run = await deployFleet(fleet.pool, ['n2'], { local: site, path: odd, restart: 'test "$PWD" = "$MPOP_RELEASE_DIR" && test -f index.html' });
+    expect(run.results[0]!.outcome, JSON.stringify(run.results[0]!.error)).toBe('ok');
+    expect(readlinkSync(fleet.at('n2', odd))).toBe(`-n ünï.releases/${run.results[0]!.value!.release}`);
+    expect(readFileSync(join(fleet.at('n2', odd), 'index.html'), 'utf8')).toBe(readFileSync(join(site, 'index.html'), 'utf8'));
+  });
+
+  it('a first deploy with --dry-run lists every file and makes nothing', async () => {
+    const fresh = join(fleet.base, 'dry-first');
+    const run = await deployFleet(fleet.pool, ['n1'], { local: site, path: fresh, dryRun: true });
+    expect(run.results[0]!.outcome, JSON.stringify(run.results[0]!.error)).toBe('ok');
+    expect(run.results[0]!.value!.plan!.send.map((s) => s.path).sort()).toEqual(readdirSync(site).sort());
+    expect(existsSync(fleet.at('n1', fresh))).toBe(false);
+    expect(existsSync(fleet.at('n1', fresh + '.releases'))).toBe(false);
+  });
+
+  it('a node that never answers is given up on after --timeout; the others in its wave deploy', async () => {
+    await fleet.addSilent('mute');
+    const run = await deployFleet(fleet.pool, ['mute', 'n1'], { local: site, path }, { timeoutMs: 1500 });
+    const by = Object.fromEntries(run.results.map((r) => [r.node, r]));
+    expect(by.mute!.outcome).toMatch(/unreachable|timedout/);
+    expect(by.n1!.outcome).toBe('ok');
+    expect(live('n1')).toBe(`site.releases/${by.n1!.value!.release}`);
+  });
+
   it('refuses a plain folder at PATH, and says how to convert it', async () => {
     const plain = join(fleet.base, 'plain');
     mkdirSync(fleet.at('n1', plain));

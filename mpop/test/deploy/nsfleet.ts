@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,8 @@ export interface NsFleet {
   /** at maps a path under base to where node `name`'s copy is on this machine */
   at(name: string, path: string): string;
   stop(name: string): Promise<void>;
+  /** addSilent adds a node whose port accepts TCP and never says a word */
+  addSilent(name: string): Promise<void>;
   start(name: string): Promise<void>;
   mpop(args: string[], opts?: { timeout?: number }): ReturnType<typeof execa>;
   close(): Promise<void>;
@@ -65,8 +68,13 @@ export async function nsFleet(names: string[], opts: { policy?: (name: string) =
     n.proc = proc;
   };
   for (const n of nodes) await launch(n);
-  mkdirSync(join(home, 'vssh'), { recursive: true });
-  writeFileSync(join(home, 'vssh', 'nodes.json'), JSON.stringify(Object.fromEntries(nodes.map((n) => [n.name, { addresses: [`127.0.0.1:${n.port}`] }])), null, 2));
+  const writeNodes = (): void => {
+    mkdirSync(join(home, 'vssh'), { recursive: true });
+    writeFileSync(join(home, 'vssh', 'nodes.json'), JSON.stringify(Object.fromEntries(nodes.map((n) => [n.name, { addresses: [`127.0.0.1:${n.port}`] }])), null, 2));
+  };
+  writeNodes();
+  const silent: Server[] = [];
+  const sockets = new Set<Socket>();
   const pool = new Pool({ home, master, retries: 0 });
   const fleet: NsFleet = {
     home,
@@ -85,12 +93,25 @@ export async function nsFleet(names: string[], opts: { policy?: (name: string) =
       const n = nodes.find((x) => x.name === name)!;
       if (!n.proc) await launch(n);
     },
+    async addSilent(name) {
+      const server = createServer((sock) => {
+        sockets.add(sock);
+        sock.on('close', () => sockets.delete(sock));
+        sock.on('error', () => undefined);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      silent.push(server);
+      nodes.push({ name, port: (server.address() as { port: number }).port, root: join(work, 'node-' + name) });
+      writeNodes();
+    },
     mpop(args, o = {}) {
       return execa(process.execPath, [MPOP_BIN, ...args], { env, reject: false, stdin: 'ignore', timeout: o.timeout ?? 60_000 });
     },
     async close() {
       await pool.close();
-      for (const n of nodes) await fleet.stop(n.name);
+      for (const n of nodes) if (n.proc) await fleet.stop(n.name);
+      for (const sock of sockets) sock.destroy();
+      for (const server of silent) await new Promise((r) => server.close(r));
       rmSync(home, { recursive: true, force: true });
       rmSync(work, { recursive: true, force: true });
     },
