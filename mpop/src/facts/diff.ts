@@ -3,7 +3,7 @@ import { errorInfo, MpopError, type ErrorInfo } from '../errors.js';
 import { readPackages } from './packages.js';
 import { readPorts, type ListenSocket } from './ss.js';
 import { readUnits } from './systemctl.js';
-import type { Absent, ToolOptions } from './tool.js';
+import { TOOL_TIMEOUT_MS, type Absent, type ToolOptions } from './tool.js';
 
 /** DIFF_SUBJECTS are what diff compares by default; `files` joins them when a path is given. */
 export const DIFF_SUBJECTS = ['kernel', 'packages', 'services', 'ports'] as const;
@@ -139,7 +139,9 @@ export async function diffNodes(pool: Pool, a: string, b: string, opts: DiffOpti
     return c;
   }));
   const [ca, cb] = clients as [VsshClient, VsshClient];
-  const tool: ToolOptions = { ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
+  // Without a timeout from the caller, a tool that hangs on a node (a wedged nvidia-smi, a stuck NFS) is cancelled at TOOL_TIMEOUT_MS.
+  const limit = AbortSignal.timeout(opts.timeoutMs ? opts.timeoutMs + 5000 : TOOL_TIMEOUT_MS);
+  const tool: ToolOptions = { signal: opts.signal ? AbortSignal.any([opts.signal, limit]) : limit, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) };
   const wanted = new Set<DiffSubject>(opts.subjects ?? [...DIFF_SUBJECTS, ...(opts.files ? ['files' as const] : [])]);
   if (wanted.has('files') && !opts.files) throw new MpopError('MPOP_USAGE', 'comparing files needs a folder: --files PATH');
   const jobs: Promise<SubjectDiff<unknown>>[] = [];

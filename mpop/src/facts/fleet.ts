@@ -7,14 +7,18 @@ import { readProcs, type PsQuery } from './ps.js';
 import { readTemps } from './sensors.js';
 import { readPorts } from './ss.js';
 import { readUnits, type UnitQuery } from './systemctl.js';
-import type { ToolOptions } from './tool.js';
+import { TOOL_TIMEOUT_MS, type ToolOptions } from './tool.js';
 
 /** FactsOptions shape a fact-gathering fan-out: the fan-out's own options (timeoutMs also bounds each tool on the node). */
 export type FactsOptions = FanoutOptions;
 
-/** gatherFacts runs `read` on every node over the pool, each read bounded by the run's per-node timeout. */
+/**
+ * gatherFacts runs `read` on every node over the pool. A node past the per-node timeout (default
+ * TOOL_TIMEOUT_MS) is `timedout` and its command cancelled; a timeout given explicitly is also sent to the
+ * node, which then kills the tool itself.
+ */
 export function gatherFacts<T>(pool: Pool, nodes: string[], read: (client: VsshClient, opts: ToolOptions) => Promise<T>, opts: FactsOptions = {}): Promise<FanoutResult<T>> {
-  return fanout(pool, nodes, ({ client, signal }) => read(client, { signal, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }), opts);
+  return fanout(pool, nodes, ({ client, signal }) => read(client, { signal, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) }), { timeoutMs: TOOL_TIMEOUT_MS, ...opts });
 }
 
 /** fleetGpus queries nvidia-smi on every node. */

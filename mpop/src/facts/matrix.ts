@@ -91,9 +91,8 @@ export interface MatrixOptions extends FanoutOptions {
 }
 
 async function probe(client: import('@meshpop/vssh').VsshClient, targets: MatrixTarget[], connectMs: number, tool: ToolOptions): Promise<{ method: 'node' | 'bash'; cells: MatrixCell[] }> {
-  const timeoutMs = connectMs * (targets.length + 2) + 5000;
   const run = async (argv: string[]) => {
-    const r = await client.exec({ argv }, { timeoutMs, env: { LC_ALL: 'C' }, ...(tool.signal ? { signal: tool.signal } : {}) });
+    const r = await client.exec({ argv }, { env: { LC_ALL: 'C' }, ...(tool.signal ? { signal: tool.signal } : {}) });
     if (r.exitCode !== 0) throw new ToolError(client.target.name, argv[0]!, r.exitCode, r.stderr.toString('utf8'));
     return r.stdout.toString('utf8');
   };
@@ -115,7 +114,10 @@ export async function meshMatrix(pool: Pool, nodes: FleetNode[], opts: MatrixOpt
   const started = performance.now();
   const connectMs = opts.connectTimeoutMs ?? 3000;
   const targets = nodes.map(matrixTarget).filter((t): t is MatrixTarget => t !== null);
-  const run = await fanout(pool, nodes.map((n) => n.name), ({ node, client, signal }) => probe(client, targets.filter((t) => t.node !== node), connectMs, { signal }), opts);
+  // No timeout is sent to the nodes (a policy maximum would refuse it); past this the run cancels the probe.
+  // The bash probe tries the targets one after the other, so its bound grows with them.
+  const timeoutMs = opts.timeoutMs ?? connectMs * (targets.length + 2) + 5000;
+  const run = await fanout(pool, nodes.map((n) => n.name), ({ node, client, signal }) => probe(client, targets.filter((t) => t.node !== node), connectMs, { signal }), { ...opts, timeoutMs });
   const rows: MatrixRow[] = run.results.map((r) => ({
     from: r.node,
     outcome: r.outcome,

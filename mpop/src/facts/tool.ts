@@ -1,6 +1,7 @@
 import { isVsshError, type VsshClient } from '@meshpop/vssh';
 import { MpopError } from '../errors.js';
 import { commandText } from '../exec.js';
+import { duration } from '../cli/format.js';
 
 /** ToolRun is what one tool printed on a node, and how it exited. */
 export interface ToolRun {
@@ -28,14 +29,19 @@ export class ToolError extends MpopError {
   }
 }
 
-/** TOOL_TIMEOUT_MS is how long a fact-gathering tool may run on a node (the node kills it past that). */
-export const TOOL_TIMEOUT_MS = 20_000;
+/**
+ * TOOL_TIMEOUT_MS is how long a node may take over its facts unless told otherwise: past it the run gives up on
+ * the node and cancels its command (which kills its process group there). No timeout is sent to the node by
+ * default, since a policy's maxTimeoutMs refuses a request that asks for more than it allows.
+ */
+export const TOOL_TIMEOUT_MS = 30_000;
 /** TOOL_OUTPUT_CAP bounds what one tool sends back (a ps of a huge machine stays well under it). */
 export const TOOL_OUTPUT_CAP = 16 * 1024 * 1024;
 
 /** ToolOptions are the signal of the node's task and an optional timeout. */
 export interface ToolOptions {
   signal?: AbortSignal;
+  /** sent to the node, which kills the tool past it (none by default: the node's policy maximum applies) */
   timeoutMs?: number;
   env?: Record<string, string>;
 }
@@ -47,9 +53,9 @@ export interface ToolOptions {
  */
 export async function runTool(client: VsshClient, argv: string[], opts: ToolOptions = {}): Promise<ToolRun | 'missing'> {
   try {
-    const r = await client.exec({ argv }, { timeoutMs: opts.timeoutMs ?? TOOL_TIMEOUT_MS, maxOutputBytes: TOOL_OUTPUT_CAP, env: { LC_ALL: 'C', ...opts.env }, ...(opts.signal ? { signal: opts.signal } : {}) });
+    const r = await client.exec({ argv }, { ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), maxOutputBytes: TOOL_OUTPUT_CAP, env: { LC_ALL: 'C', ...opts.env }, ...(opts.signal ? { signal: opts.signal } : {}) });
     const run = { stdout: r.stdout.toString('utf8'), stderr: r.stderr.toString('utf8'), exitCode: r.exitCode, signal: r.signal };
-    if (r.timedOut) throw new ToolError(client.target.name, commandText({ argv }), null, run.stderr, `did not finish within ${Math.round((opts.timeoutMs ?? TOOL_TIMEOUT_MS) / 1000)} s`);
+    if (r.timedOut) throw new MpopError('MPOP_TIMEOUT', `\`${commandText({ argv })}\` did not finish on ${client.target.name} within ${r.timeoutMs === null ? 'its timeout' : duration(r.timeoutMs)} (killed there)`);
     if (r.truncated) throw new ToolError(client.target.name, commandText({ argv }), r.exitCode, '', `printed more than ${TOOL_OUTPUT_CAP} bytes`);
     return run;
   } catch (err) {

@@ -8,6 +8,7 @@ import { fleetHardware } from '../../src/facts/hw.js';
 import { meshMatrix } from '../../src/facts/matrix.js';
 import { nodeInfo } from '../../src/facts/info.js';
 import { loadInventory } from '../../src/inventory/inventory.js';
+import { Policy } from '@meshpop/vssh';
 import { Fleet, loopFleet } from '../fleet.js';
 
 /**
@@ -181,4 +182,36 @@ describe('fact readers over real daemons', () => {
     expect(n1.method).toBe('bash');
     expect(n1.cells.map((c) => [c.to, c.ok])).toEqual([['down1', false], ['n2', true]]);
   });
+
+  it('a tool that hangs is cut off: by the node when a timeout is given (timed out, killed there), by the run otherwise', async () => {
+    fake('nvidia-smi', {});
+    writeFileSync(join(bin, 'nvidia-smi'), '#!/bin/sh\nsleep 60\n');
+    let run = await fleetGpus(fleet.pool, ['n1'], { timeoutMs: 500 });
+    expect(run.results[0]!.outcome).toBe('timedout');
+    expect(run.results[0]!.error?.message).toMatch(/^`nvidia-smi .*` did not finish on n1 within 500 ms \(killed there\)$/);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 300);
+    run = await fleetGpus(fleet.pool, ['n1'], { signal: ac.signal });
+    expect(run.results[0]!.outcome).toBe('cancelled');
+  });
 });
+
+describe('fact readers on nodes whose policy restricts them', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await loopFleet(2, { policy: (name) => (name === 'n1' ? new Policy({ allowCommands: ['ps', 'ss'], maxTimeoutMs: 5000 }) : undefined) });
+  });
+  afterAll(() => fleet?.close());
+
+  it('an allowed tool works under a maximum timeout; a refused one is failed with the policy\'s words, never faked as absent', async () => {
+    const ps = await fleetProcs(fleet.pool, ['n1'], { top: 1 });
+    expect(ps.results[0]!.outcome).toBe('ok');
+    const gpu = await fleetGpus(fleet.pool, ['n1', 'n2']);
+    expect(gpu.results[0]!.outcome).toBe('failed');
+    expect(gpu.results[0]!.error).toMatchObject({ code: 'VSSH_POLICY', message: expect.stringContaining('not an allowed command') });
+    expect(gpu.results[1]!.value).toMatchObject({ present: false });
+    const st = await fleetStatus(fleet.pool, ['n1']);
+    expect(st.results[0]!.outcome).toBe('ok'); // sysinfo is not an exec
+  });
+});
+
