@@ -16,7 +16,7 @@ export default class Deploy extends MpopCommand {
     '--health-timeout). A node whose restart or health check fails is switched back, restarted again and reported failed, ' +
     'and the rollout stops: no new node starts (any failed node stops it). With --batch, one node goes first on its own ' +
     '(a canary), then waves of N or N%. A deploy killed at any moment leaves every node on its old or its new release; the ' +
-    'next one removes what it left. The last --keep releases stay (the live one and the one before it always). ' +
+    'next one removes what it left. A second deploy or rollback of the same path on a node while one runs is refused. The last --keep releases stay (the live one and the one before it always). ' +
     'PATH must not exist yet or be a release symlink made by deploy; a plain folder there is refused (move it aside). ' +
     'Exit code: 0 when every node deployed; 1 when any did not; 2 for a usage error; 3 when the target matches nothing.';
   static override examples = [

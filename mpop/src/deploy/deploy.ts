@@ -92,11 +92,18 @@ export async function deployFleet(pool: Pool, nodes: string[], req: DeployReques
       const remote = new Remote(node, client, p, signal);
       step('probe');
       await remote.checkPolicy();
-      const state = await remote.probe();
-      refuseLayout(node, p, state);
-      const release = releaseAfter(id, state.releases.at(-1));
-      if (req.dryRun) return dryRun(remote, local, filter, state, release);
-      return deployNode(remote, local, filter, state, release, req, keep, step);
+      const first = await remote.probe();
+      refuseLayout(node, p, first);
+      if (req.dryRun) return dryRun(remote, local, filter, first, releaseAfter(id, first.releases.at(-1)));
+      if (!first.hasReleasesDir) await remote.mkdirReleases();
+      const unlock = await remote.lock();
+      try {
+        const state = await remote.probe(); // again, under the lock: what another run did before it counts
+        refuseLayout(node, p, state);
+        return await deployNode(remote, local, filter, state, releaseAfter(id, state.releases.at(-1)), req, keep, step);
+      } finally {
+        await unlock();
+      }
     },
     {
       ...opts,
@@ -148,7 +155,6 @@ async function deployNode(remote: Remote, local: string, filter: TransferOptions
   const gone = stale(st);
   await remote.remove(gone);
   const releases = st.releases.filter((r) => !gone.includes(r));
-  if (!st.hasReleasesDir) await remote.mkdirReleases();
 
   step('copy', st.live);
   const incoming = p.incoming(release);

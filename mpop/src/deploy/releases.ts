@@ -46,7 +46,12 @@ export function listReleases(pool: Pool, nodes: string[], path: string, opts: Fa
         releases: st.releases
           .slice()
           .reverse()
-          .map((id) => ({ id, time: releaseTime(id)!.toISOString(), live: id === st.live, stale: old.has(id) })),
+          .map((id) => ({
+            id,
+            time: releaseTime(id)!.toISOString(),
+            live: id === st.live,
+            stale: old.has(id),
+          })),
         junk: st.junk,
       };
     },
@@ -86,33 +91,59 @@ export function rollbackFleet(pool: Pool, nodes: string[], req: RollbackRequest,
     async ({ node, client, signal }) => {
       const remote = new Remote(node, client, p, signal);
       await remote.checkPolicy();
-      const st = await remote.probe();
-      if (st.kind === 'missing') throw new MpopError('MPOP_NO_RELEASE', `${p.path} was never deployed on ${node}: there is nothing to roll back`);
-      if (st.kind !== 'release-link') throw new MpopError('MPOP_DEPLOY', `${p.path} on ${node} is not a release symlink made by mpop deploy (it is ${st.kind === 'folder' ? 'a plain folder' : st.kind === 'foreign-link' ? `a symlink to ${JSON.stringify(st.linkText)}` : 'a file'})`);
-      const from = st.live!;
-      let to: string;
-      if (req.to !== undefined) {
-        if (req.to === from) throw new MpopError('MPOP_NO_RELEASE', `${req.to} is already the live release on ${node}`);
-        if (!st.releases.includes(req.to)) throw new MpopError('MPOP_NO_RELEASE', `${node} has no release ${req.to}; it has ${st.releases.join(', ') || 'none'}`);
-        to = req.to;
-      } else {
-        const prev = previousOf(st);
-        if (!prev) throw new MpopError('MPOP_NO_RELEASE', `${node} has no release before ${from} to roll back to (only one release is kept there)`);
-        to = prev;
+      let st = await remote.probe();
+      let unlock: (() => Promise<void>) | undefined;
+      if (st.kind === 'release-link') {
+        unlock = await remote.lock();
+        st = await remote.probe(); // again, under the lock
       }
-      await remote.switchTo(to);
-      const removed = st.releases.filter((r) => r > to);
-      await remote.remove(removed);
-      const value: RollbackValue = { from, to, removed };
-      if (req.restart) value.restart = await restart(remote, req.restart, to);
-      return value;
+      try {
+        return await rollbackNode(remote, st, req);
+      } finally {
+        await unlock?.();
+      }
     },
     {
       ...opts,
       judge: (v) =>
         v.restart && !v.restart.ok
-          ? { outcome: 'failed', changed: true, error: { code: 'MPOP_REMOTE', message: `switched to ${v.to}, but --restart ${v.restart.timedOut ? 'timed out' : `exited ${v.restart.exitCode}`}: ${v.restart.output.slice(0, 300)}` } }
+          ? {
+              outcome: 'failed',
+              changed: true,
+              error: {
+                code: 'MPOP_REMOTE',
+                message: `switched to ${v.to}, but --restart ${v.restart.timedOut ? 'timed out' : `exited ${v.restart.exitCode}`}: ${v.restart.output.slice(0, 300)}`,
+              },
+            }
           : { outcome: 'ok', changed: true },
     },
   );
+}
+
+/** rollbackNode switches one node back (under its lock), removes the releases past the one now live, and restarts. */
+async function rollbackNode(remote: Remote, st: NodeState, req: RollbackRequest): Promise<RollbackValue> {
+  const { node, p } = remote;
+  if (st.kind === 'missing') throw new MpopError('MPOP_NO_RELEASE', `${p.path} was never deployed on ${node}: there is nothing to roll back`);
+  if (st.kind !== 'release-link')
+    throw new MpopError(
+      'MPOP_DEPLOY',
+      `${p.path} on ${node} is not a release symlink made by mpop deploy (it is ${st.kind === 'folder' ? 'a plain folder' : st.kind === 'foreign-link' ? `a symlink to ${JSON.stringify(st.linkText)}` : 'a file'})`,
+    );
+  const from = st.live!;
+  let to: string;
+  if (req.to !== undefined) {
+    if (req.to === from) throw new MpopError('MPOP_NO_RELEASE', `${req.to} is already the live release on ${node}`);
+    if (!st.releases.includes(req.to)) throw new MpopError('MPOP_NO_RELEASE', `${node} has no release ${req.to}; it has ${st.releases.join(', ') || 'none'}`);
+    to = req.to;
+  } else {
+    const prev = previousOf(st);
+    if (!prev) throw new MpopError('MPOP_NO_RELEASE', `${node} has no release before ${from} to roll back to (only one release is kept there)`);
+    to = prev;
+  }
+  await remote.switchTo(to);
+  const removed = st.releases.filter((r) => r > to);
+  await remote.remove(removed);
+  const value: RollbackValue = { from, to, removed };
+  if (req.restart) value.restart = await restart(remote, req.restart, to);
+  return value;
 }

@@ -3,9 +3,6 @@ import type { VsshClient } from '@meshpop/vssh';
 import { MpopError, errorInfo } from '../errors.js';
 import { DeployPaths, NodeState, parseProbe } from './layout.js';
 
-/** STEP_TIMEOUT_MS bounds each layout command on a node (a copy of a large release included). */
-export const STEP_TIMEOUT_MS = 10 * 60_000;
-
 /** ENV makes the coreutils' messages plain English, so errors read the same everywhere. */
 const ENV = { LC_ALL: 'C' };
 
@@ -22,10 +19,11 @@ export class Remote {
   async run(argv: string[], what: string, opts: { okExit?: number[] } = {}): Promise<{ stdout: string; stderr: string; exitCode: number | null }> {
     let r;
     try {
-      r = await this.client.exec({ argv }, { env: ENV, timeoutMs: STEP_TIMEOUT_MS, ...(this.signal ? { signal: this.signal } : {}) });
+      // no timeout of its own (a copy of a large release takes what it takes): the node's policy ceiling and --timeout bound it
+      r = await this.client.exec({ argv }, { env: ENV, ...(this.signal ? { signal: this.signal } : {}) });
     } catch (err) {
       const info = errorInfo(err);
-      if (info.code === 'VSSH_POLICY') throw new MpopError('MPOP_DEPLOY', `${what} on ${this.node} was refused by its vssh policy (${info.message}); deploy runs find, mkdir, cp, mv, ln and rm there`, { cause: err });
+      if (info.code === 'VSSH_POLICY') throw new MpopError('MPOP_DEPLOY', `${what} on ${this.node} was refused by its vssh policy (${info.message}); deploy runs flock, find, mkdir, cp, mv, ln and rm there`, { cause: err });
       throw err;
     }
     const stdout = r.stdout.toString('utf8');
@@ -111,12 +109,48 @@ export class Remote {
     await this.run(['rm', '-rf', '--', ...names.map((n) => `${this.p.releases}/${n}`)], 'removing what an interrupted deploy left');
   }
 
+  /**
+   * lock takes deploy's lock on PATH for as long as the returned release function is not called: a `flock` held
+   * by a command that runs on the node meanwhile, so a controller killed or cut off lets go of it at once (the
+   * daemon kills a command whose connection is gone). Another deploy or rollback of PATH at the same time is
+   * refused instead of removing this one's release as a leftover.
+   */
+  async lock(): Promise<() => Promise<void>> {
+    const ac = new AbortController();
+    const onAbort = (): void => ac.abort();
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    let locked!: () => void;
+    const held = new Promise<void>((r) => (locked = r));
+    const file = `${this.p.releases}/.lock`;
+    const run = this.client
+      .exec({ argv: ['flock', '--nonblock', '--conflict-exit-code', '75', '--', file, 'sh', '-c', 'echo locked && exec sleep 2147483647'] }, { env: ENV, signal: ac.signal, onStdout: () => locked() })
+      .finally(() => this.signal?.removeEventListener('abort', onAbort));
+    const ended = run.then(
+      (r) => {
+        if (r.exitCode === 75) throw new MpopError('MPOP_DEPLOY', `another deploy or rollback of ${this.p.path} is running on ${this.node} (it holds ${file}); wait for it, or stop it`);
+        throw new MpopError('MPOP_DEPLOY', `taking the lock ${file} on ${this.node} failed (flock exited ${r.exitCode}): ${r.stderr.toString('utf8').trim().slice(0, 300) || 'no message'}`);
+      },
+      (err) => {
+        if (errorInfo(err).code === 'VSSH_POLICY') throw new MpopError('MPOP_DEPLOY', `taking the lock on ${this.node} was refused by its vssh policy (${errorInfo(err).message}); deploy runs flock, find, mkdir, cp, mv, ln and rm there`, { cause: err });
+        throw err;
+      },
+    );
+    ended.catch(() => undefined); // after the release, its end is expected
+    await Promise.race([held, ended]);
+    return async () => {
+      ac.abort();
+      await run.catch(() => undefined);
+    };
+  }
+
   /** hook runs a user's shell command (--restart, --health) in the release's folder (/ when there is none), with MPOP_PATH, MPOP_RELEASE and MPOP_RELEASE_DIR set. */
   async hook(shell: string, timeoutMs: number, release: string | undefined): Promise<{ ok: boolean; exitCode: number | null; output: string; timedOut: boolean }> {
-    const r = await this.client.exec(
-      { shell },
-      { cwd: release ? this.p.release(release) : '/', timeoutMs, env: { MPOP_PATH: this.p.path, MPOP_RELEASE: release ?? '', MPOP_RELEASE_DIR: release ? this.p.release(release) : '' }, maxOutputBytes: 64 * 1024, ...(this.signal ? { signal: this.signal } : {}) },
-    );
+    const opts = { cwd: release ? this.p.release(release) : '/', env: { MPOP_PATH: this.p.path, MPOP_RELEASE: release ?? '', MPOP_RELEASE_DIR: release ? this.p.release(release) : '' }, maxOutputBytes: 64 * 1024, ...(this.signal ? { signal: this.signal } : {}) };
+    const r = await this.client.exec({ shell }, { ...opts, timeoutMs }).catch((err: unknown) => {
+      // a node whose policy caps timeouts below ours: run it under the node's own ceiling instead
+      if (errorInfo(err).code === 'VSSH_POLICY' && /maxTimeoutMs/.test(errorInfo(err).message)) return this.client.exec({ shell }, opts);
+      throw err;
+    });
     const output = (r.stdout.toString('utf8') + r.stderr.toString('utf8')).trim();
     return { ok: r.exitCode === 0, exitCode: r.exitCode, output, timedOut: r.timedOut };
   }

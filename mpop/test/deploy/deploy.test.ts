@@ -22,7 +22,7 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
   let path: string;
   const live = (node: string): string => readlinkSync(fleet.at(node, path));
   const served = (node: string, file = 'index.html'): string => readFileSync(join(fleet.at(node, path), file), 'utf8');
-  const releasesOn = (node: string): string[] => readdirSync(fleet.at(node, path + '.releases')).sort();
+  const releasesOn = (node: string): string[] => readdirSync(fleet.at(node, path + '.releases')).filter((x) => x !== '.lock').sort(); // .lock: deploy's flock file
 
   beforeAll(async () => {
     fleet = await nsFleet(['n1', 'n2', 'n3']);
@@ -207,7 +207,7 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     const run = await deployFleet(fleet.pool, ['n1'], { local: site, path: fresh, health: 'false', healthTimeoutMs: 1000 });
     expect(run.results[0]!.error!.message).toMatch(/removed again \(this was its first release\)/);
     expect(existsSync(fleet.at('n1', fresh))).toBe(false);
-    expect(readdirSync(fleet.at('n1', fresh + '.releases'))).toEqual([]);
+    expect(readdirSync(fleet.at('n1', fresh + '.releases'))).toEqual(['.lock']);
   });
 
   it('excluded paths are not sent, and what they match on the node is kept from the live release (not deleted)', async () => {
@@ -247,6 +247,28 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     expect(by.mute!.outcome).toMatch(/unreachable|timedout/);
     expect(by.n1!.outcome).toBe('ok');
     expect(live('n1')).toBe(`site.releases/${by.n1!.value!.release}`);
+  });
+
+  it('a second deploy or rollback of the same path while one runs is refused (the first holds the lock), and the first is unharmed', async () => {
+    let second: Promise<Awaited<ReturnType<typeof deployFleet>>> | undefined;
+    let rb: ReturnType<typeof rollbackFleet> | undefined;
+    const first = deployFleet(fleet.pool, ['n1'], { local: site, path, health: 'sleep 1' }, {
+      onStep: (_n, step) => {
+        if (step !== 'health' || second) return;
+        second = deployFleet(fleet.pool, ['n1'], { local: site, path });
+        rb = rollbackFleet(fleet.pool, ['n1'], { path });
+      },
+    });
+    const a = await first;
+    const b = await second!;
+    const c = await rb!;
+    expect(a.results[0]!.outcome).toBe('ok');
+    expect(b.results[0]!.outcome).toBe('failed');
+    expect(b.results[0]!.error!.message).toMatch(/another deploy or rollback of .* is running on n1/);
+    expect(c.results[0]!.error!.message).toMatch(/another deploy or rollback/);
+    expect(live('n1')).toBe(`site.releases/${a.results[0]!.value!.release}`);
+    // and the lock is free again once it ended
+    expect((await deployFleet(fleet.pool, ['n1'], { local: site, path })).results[0]!.outcome).toBe('ok');
   });
 
   it('refuses a plain folder at PATH, and says how to convert it', async () => {
