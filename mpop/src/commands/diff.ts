@@ -41,14 +41,18 @@ export default class Diff extends MpopCommand {
   static override examples = ['<%= config.bin %> diff g1 g2', '<%= config.bin %> diff web1 web2 --only packages', '<%= config.bin %> diff web1 web2 --files /etc/nginx --json'];
   static override args = { a: Args.string({ required: true, description: 'the first node' }), b: Args.string({ required: true, description: 'the second node' }) };
   static override flags = {
-    only: Flags.string({ multiple: true, delimiter: ',', description: `compare only these subjects (${SUBJECTS.join(', ')})`, options: SUBJECTS }),
+    only: Flags.string({ description: `compare only these subjects, comma-separated (${SUBJECTS.join(', ')})` }),
     files: Flags.string({ char: 'F', description: 'also compare this folder, file by file' }),
-    timeout: Flags.string({ char: 't', description: 'per tool on each node (default 20s)' }),
+    timeout: Flags.string({ char: 't', description: 'per tool on each node: the node kills it past this (default: cancelled after 30s)' }),
     inventory: Flags.string({ char: 'i', description: 'an Ansible inventory (INI or YAML) whose groups are read as well' }),
   };
 
   async run(): Promise<NodeDiff> {
     const { args, flags } = await this.parse(Diff);
+    if (flags.files !== undefined && !flags.files.startsWith('/')) this.usage(`--files "${flags.files}" is not an absolute path on the nodes`);
+    const subjects = flags.only?.split(',').map((x) => x.trim()).filter(Boolean) as DiffSubject[] | undefined;
+    for (const x of subjects ?? []) if (!SUBJECTS.includes(x)) this.usage(`--only "${x}" is not a subject; give some of ${SUBJECTS.join(', ')}`);
+    if (subjects && !subjects.length) this.usage('--only names no subject');
     const inv = await this.inventory(flags.inventory);
     const one = (t: string): string => {
       const names = inv.resolve(t);
@@ -56,8 +60,6 @@ export default class Diff extends MpopCommand {
       return names[0]!;
     };
     const [a, b] = [one(args.a), one(args.b)];
-    if (flags.files !== undefined && !flags.files.startsWith('/')) this.usage(`--files "${flags.files}" is not an absolute path on the nodes`);
-    const subjects = flags.only as DiffSubject[] | undefined;
     const d = await diffNodes(this.pool, a, b, {
       ...(subjects ? { subjects } : {}),
       ...(flags.files ? { files: flags.files } : {}),
