@@ -30,7 +30,7 @@ export default class Deploy extends MpopCommand {
     destination: Args.string({ required: true, description: 'TARGET:PATH, as @web:/var/www/site (PATH becomes a symlink to the live release)' }),
   };
   static override flags = {
-    exclude: Flags.string({ char: 'x', multiple: true, description: 'leave out paths matching this pattern (rsync rules, as vssh: *.log, node_modules, build/out); repeatable' }),
+    exclude: Flags.string({ char: 'x', multiple: true, multipleNonGreedy: true, description: 'leave out paths matching this pattern (rsync rules, as vssh: *.log, node_modules, build/out); repeatable' }),
     restart: Flags.string({ char: 'r', description: 'a shell command run on each node after the switch (and again after a rollback)' }),
     health: Flags.string({ description: 'a shell command that must exit 0 after the restart; retried until --health-timeout' }),
     'health-timeout': Flags.string({ description: 'how long the health check may take to pass (default 30s)' }),

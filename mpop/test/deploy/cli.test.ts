@@ -69,6 +69,9 @@ describe('mpop deploy / releases / rollback (the built bin)', () => {
     expect([bad.exitCode, String(bad.stderr)]).toEqual([2, expect.stringMatching(/nope is not there/)]);
     const rel = await fleet.mpop(['deploy', join(work, 'hostile'), 'n1:site']);
     expect([rel.exitCode, String(rel.stderr)]).toEqual([2, expect.stringMatching(/is not TARGET:PATH/)]);
+    const flagsFirst = await fleet.mpop(['deploy', '-x', '*.log', '--exclude', 'tmp/', join(work, 'hostile'), `n1:${path}`, '--dry-run']);
+    expect(flagsFirst.exitCode, String(flagsFirst.stderr)).toBe(0);
+    expect(String(flagsFirst.stdout)).toMatch(/n1\s+would send/);
     const root = await fleet.mpop(['releases', 'n1:/']);
     expect(root.exitCode).toBe(2);
     const to = await fleet.mpop(['rollback', `n1:${path}`, '--to', 'yesterday']);
