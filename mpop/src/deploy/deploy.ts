@@ -83,6 +83,9 @@ export async function deployFleet(pool: Pool, nodes: string[], req: DeployReques
   const keep = req.keep ?? DEFAULT_KEEP;
   if (!Number.isInteger(keep) || keep < 1) throw new MpopError('MPOP_USAGE', `--keep must be a whole number of releases, 1 or more (got ${keep})`);
   const id = newReleaseId();
+  for (const pattern of req.exclude ?? []) {
+    if (pattern.replace(/^\/+|\/+$/g, '') === '' || pattern.includes('\0')) throw new MpopError('MPOP_USAGE', `--exclude ${JSON.stringify(pattern)} is not a pattern (examples: '*.log', node_modules, build/out)`);
+  }
   const filter: TransferOptions['filter'] = (req.exclude ?? []).map((pattern) => ({ action: 'exclude' as const, pattern }));
   return fanout<DeployValue>(
     pool,

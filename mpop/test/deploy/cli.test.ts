@@ -72,6 +72,8 @@ describe('mpop deploy / releases / rollback (the built bin)', () => {
     const flagsFirst = await fleet.mpop(['deploy', '-x', '*.log', '--exclude', 'tmp/', join(work, 'hostile'), `n1:${path}`, '--dry-run']);
     expect(flagsFirst.exitCode, String(flagsFirst.stderr)).toBe(0);
     expect(String(flagsFirst.stdout)).toMatch(/n1\s+would send/);
+    const empty = await fleet.mpop(['deploy', join(work, 'hostile'), `n1:${path}`, '--exclude', '/']);
+    expect([empty.exitCode, String(empty.stderr)]).toEqual([2, expect.stringMatching(/--exclude "\/" is not a pattern/)]);
     const root = await fleet.mpop(['releases', 'n1:/']);
     expect(root.exitCode).toBe(2);
     const to = await fleet.mpop(['rollback', `n1:${path}`, '--to', 'yesterday']);
