@@ -55,7 +55,8 @@ export function renderInfo(i: NodeInfo): string {
   out.push('', c.bold('gpus'));
   out.push(s.gpus.length ? table(['#', 'NAME', 'MEMORY', 'UTIL', 'TEMP'], s.gpus.map((g) => [String(g.index), g.name, g.memoryTotalBytes === null ? '-' : `${size(g.memoryUsedBytes ?? 0)} / ${size(g.memoryTotalBytes)}`, g.utilizationPercent === null ? '-' : `${g.utilizationPercent}%`, g.temperatureC === null ? '-' : `${g.temperatureC}°C`])).replace(/^/gm, '  ') : `  no NVIDIA GPU seen on ${i.node}`);
   out.push('', c.bold('listening (tcp)'));
-  out.push(s.listening.length ? '  ' + s.listening.map((p) => `${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`).join('  ') : '  none');
+  const shown = s.listening.slice(0, 24).map((p) => `${p.address.includes(':') ? `[${p.address}]` : p.address}:${p.port}`);
+  out.push(shown.length ? '  ' + shown.join('  ') + (s.listening.length > shown.length ? c.dim(`  ... and ${s.listening.length - shown.length} more (mpop ports ${i.node})`) : '') : '  none');
   if (s.notes.length) out.push('', c.bold('notes'), ...s.notes.map((n) => `  ${c.yellow(n)}`));
   return out.join('\n');
 }
