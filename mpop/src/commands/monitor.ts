@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { MpopCommand, paint, parseDuration } from '../cli/base.js';
 import { readHealConfig } from '../heal/config.js';
+import { openMonitorDb } from '../monitor/db.js';
 import { runMonitor, type MonitorSummary, type RoundResult } from '../monitor/monitor.js';
 import { DEFAULT_RETENTION, parseDownsample } from '../monitor/retention.js';
 
@@ -37,6 +38,7 @@ export default class Monitor extends MpopCommand {
     const retentionMs = flags.retention ? parseDuration(flags.retention, '--retention') : DEFAULT_RETENTION.retentionMs;
     const steps = flags.downsample ? parseDownsample(flags.downsample, retentionMs) : DEFAULT_RETENTION.steps.filter((s) => s.afterMs < retentionMs);
     const rules = readHealConfig(this.paths.healConfig).monitor.alerts;
+    openMonitorDb(this.paths.monitorDb, { create: true }).close(); // a damaged file fails now, before any node is asked
     const target = args.target ?? 'all';
     (await this.inventory(flags.inventory)).resolve(target); // a bad target fails now, not at the first round
     const json = this.jsonEnabled();

@@ -1,0 +1,170 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Fleet, loopFleet, MPOP_BIN } from '../fleet.js';
+import { openMonitorDb } from '../../src/monitor/db.js';
+
+/** json parses a command's stdout. */
+const json = <T = Record<string, unknown>>(r: { stdout: unknown }): T => JSON.parse(String(r.stdout)) as T;
+
+describe('mpop monitor, trend, alerts, heal and install-service (the built CLI)', () => {
+  let fleet: Fleet;
+  let db: string;
+  beforeAll(async () => {
+    fleet = await loopFleet(2);
+    await fleet.addDown('down1');
+    db = join(fleet.home, 'mpop', 'monitor.db');
+  });
+  afterAll(() => fleet?.close());
+
+  it('monitor --once --json samples the fleet; trend and alerts read it back', async () => {
+    mkdirSync(join(fleet.home, 'mpop'), { recursive: true });
+    writeFileSync(join(fleet.home, 'mpop', 'heal.yaml'), 'monitor:\n  alerts: {disk: 0, unreachableRounds: 1}\n');
+    const r = await fleet.mpop(['monitor', '--once', '--json', '--timeout', '5s']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const s = json<{ rounds: number; last: { up: number; down: number; alerts: { change: string; alert: { node: string; rule: string } }[] } }>(r);
+    expect(s.rounds).toBe(1);
+    expect([s.last.up, s.last.down]).toEqual([2, 1]);
+    expect(s.last.alerts.map((a) => `${a.alert.node}:${a.alert.rule}`)).toEqual(expect.arrayContaining(['down1:unreachable', 'n1:disk']));
+    const plain = await fleet.mpop(['monitor', 'n1', '--once']);
+    expect(plain.stdout).toMatch(/^round 1 {2}\S+ {2}1 up/);
+
+    const t = await fleet.mpop(['trend', 'n1', '--metric', 'mem', '--hours', '1', '--buckets', '6']);
+    expect(t.exitCode, String(t.stderr)).toBe(0);
+    expect(t.stdout).toMatch(/FROM\s+MIN\s+AVG\s+MAX\s+SAMPLES/);
+    expect(t.stdout).toMatch(/n1 mem {2}[ ▁▂▃▄▅▆▇█]{6} {2}min \d+\.\d% {2}avg \d+\.\d% {2}max \d+\.\d% {2}\(2 samples, last 1 h\)/);
+    const tj = json<{ metric: string; samples: number; buckets: unknown[] }>(await fleet.mpop(['trend', 'n1', '--metric', 'disk', '--mount', '/', '--json']));
+    expect(tj).toMatchObject({ metric: 'disk', samples: 2 });
+    expect(tj.buckets).toHaveLength(24);
+
+    const a = await fleet.mpop(['alerts', '--json']);
+    expect(a.exitCode).toBe(1); // something fires
+    expect(json<{ firing: number }>(a).firing).toBeGreaterThanOrEqual(2);
+    const ap = await fleet.mpop(['alerts']);
+    expect(ap.stdout).toMatch(/firing\s+down1\s+unreachable/);
+  });
+
+  it('bad input is a clear error with its exit code, never a stack', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['trend', 'nope', '--metric', 'cpu'], 1, /no samples of nope/],
+      [['trend', 'n1', '--metric', 'disk', '--mount', '/nowhere'], 2, /no samples of mount \/nowhere; its mounts: /],
+      [['trend', 'n1', '--hours', 'x'], 2, /--hours "x"/],
+      [['trend', 'n1', '--metric', 'gpu'], 2, /Expected --metric=gpu to be one of/],
+      [['monitor', '--interval', 'often', '--once'], 2, /--interval "often" is not a duration/],
+      [['monitor', '--downsample', '1h', '--once'], 2, /AGE=BUCKET/],
+      [['monitor', 'nosuch', '--once'], 3, /nosuch/],
+      [['heal', 'n1', '--check', 'dsik'], 2, /no check "dsik"/],
+    ];
+    for (const [args, code, msg] of cases) {
+      const r = await fleet.mpop(args);
+      expect(r.exitCode, args.join(' ')).toBe(code);
+      expect(String(r.stderr), args.join(' ')).toMatch(msg);
+      expect(String(r.stderr)).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('a bad heal.yaml stops monitor and heal with its line', async () => {
+    const file = join(fleet.home, 'mpop', 'heal.yaml');
+    const keep = readFileSync(file, 'utf8');
+    writeFileSync(file, 'thresholds:\n  disk: 90\n  dsik: 1\n');
+    try {
+      for (const args of [['heal', 'n1'], ['monitor', '--once']]) {
+        const r = await fleet.mpop(args);
+        expect(r.exitCode).toBe(1);
+        expect(String(r.stderr)).toMatch(/heal\.yaml:3: thresholds: unknown key "dsik"/);
+      }
+    } finally {
+      writeFileSync(file, keep);
+    }
+  });
+
+  it('a corrupt monitor.db is refused with what to do, and left as it was', async () => {
+    const broken = mkdtempSync(join(tmpdir(), 'mpop-broken-'));
+    try {
+      mkdirSync(join(broken, 'mpop'));
+      const f = join(broken, 'mpop', 'monitor.db');
+      writeFileSync(f, readFileSync(db).subarray(0, 60));
+      const before = readFileSync(f);
+      for (const args of [['trend', 'n1'], ['alerts'], ['monitor', '--once']]) {
+        const r = await execa(process.execPath, [MPOP_BIN, ...args], { env: { ...fleet.env, MESHPOP_HOME: broken }, reject: false });
+        expect(r.exitCode, args.join(' ')).toBe(1);
+        expect(r.stderr).toMatch(/is not a SQLite database \(only 60 bytes: truncated\); it was left as it is: move it aside/);
+      }
+      expect(readFileSync(f).equals(before)).toBe(true);
+      const none = await execa(process.execPath, [MPOP_BIN, 'alerts'], { env: { ...fleet.env, MESHPOP_HOME: join(broken, 'empty') }, reject: false });
+      expect(none.stderr).toMatch(/no monitor history yet/);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  });
+
+  it('SIGTERM lets the round in progress finish and exits 0 with the database intact', async () => {
+    const child = execa(process.execPath, [MPOP_BIN, 'monitor', 'n1,n2', '--interval', '1s'], { env: fleet.env, reject: false });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if ((out.match(/^round /gm) ?? []).length >= 2) resolve();
+      });
+    });
+    child.kill('SIGTERM');
+    const r = await child;
+    expect(r.exitCode, r.stderr).toBe(0);
+    const d = openMonitorDb(db);
+    try {
+      expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
+      const last = d.prepare("SELECT t FROM samples WHERE node = 'n2' ORDER BY t DESC LIMIT 1").get() as { t: number };
+      expect(d.prepare("SELECT count(*) AS c FROM samples WHERE t = ? AND node IN ('n1', 'n2')").get(last.t)).toEqual({ c: 2 }); // the round is whole
+    } finally {
+      d.close();
+    }
+  });
+
+  it('heal --json over the fleet: per-node checks, exit 1 when a problem is left, @failed saved', async () => {
+    const r = await fleet.mpop(['heal', 'n1,down1', '--check', 'vssh', '--check', 'clock', '--json']);
+    expect(r.exitCode).toBe(1);
+    const h = json<{ nodes: { node: string; checks: { check: string; status: string; diagnosis: string }[] }[] }>(r);
+    expect(h.nodes.find((n) => n.node === 'n1')!.checks.map((c) => [c.check, c.status])).toEqual([['vssh', 'ok'], ['clock', 'ok']]);
+    // refused, as a rule; another process may have taken the freed port meanwhile (then: open but not vssh)
+    expect(h.nodes.find((n) => n.node === 'down1')!.checks[0]).toMatchObject({ check: 'vssh', status: 'problem', diagnosis: expect.stringMatching(/down1's vssh daemon did not answer .*(connection refused|accepts connections)/) });
+    const again = await fleet.mpop(['heal', '@failed', '--check', 'vssh']);
+    expect(again.stdout).toMatch(/^down1\n/);
+    expect(again.stdout).not.toMatch(/^n1$/m);
+    const ok = await fleet.mpop(['heal', 'n1', '--check', 'clock']);
+    expect(ok.exitCode, String(ok.stdout)).toBe(0);
+    expect(ok.stdout).toMatch(/clock\s+ok\s+n1's clock is \d+ ms (ahead of|behind) the controller's/);
+  });
+
+  it('install-service monitor writes a unit systemd-analyze accepts, and says there is no systemd here', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpop-unit-'));
+    try {
+      const r = await fleet.mpop(['install-service', 'monitor', '--interval', '1m', '--dir', dir, '--vault-key-file', '/var/lib/meshpop/vault.key', '--json']);
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const out = json<{ path: string; systemd: boolean; next: string; command: string }>(r);
+      const unit = readFileSync(out.path, 'utf8');
+      expect(unit).toContain(`ExecStart=${process.execPath} ${MPOP_BIN} monitor --interval 1m`);
+      expect(unit).toContain(`Environment=MESHPOP_HOME=${fleet.home}`);
+      expect(unit).toContain('Environment=SV_KEY_FILE=/var/lib/meshpop/vault.key');
+      expect(unit).toMatch(/^KillSignal=SIGTERM$/m);
+      expect(unit).toMatch(/^\[Install\]\nWantedBy=multi-user.target$/m);
+      expect(out.systemd).toBe(existsSync('/run/systemd/system'));
+      if (!out.systemd) expect(out.next).toMatch(/systemd does not run this machine.*SV_KEY_FILE=\/var\/lib\/meshpop\/vault.key .* monitor --interval 1m/);
+      const analyze = await execa('systemd-analyze', ['verify', out.path], { reject: false });
+      if (analyze.exitCode !== 127 && !/not found/.test(analyze.stderr)) {
+        expect(analyze.exitCode, analyze.stderr).toBe(0);
+        expect(analyze.stderr.split('\n').filter((l) => l.includes('mpop-monitor.service'))).toEqual([]);
+      }
+      const bad = await fleet.mpop(['install-service', 'monitor', '--dir', dir, '--home', '/tmp/a b']);
+      expect(bad.exitCode).toBe(2);
+      expect(String(bad.stderr)).toMatch(/cannot go into a unit file/);
+      const badIv = await fleet.mpop(['install-service', 'monitor', '--dir', dir, '--interval', 'x;rm']);
+      expect(badIv.exitCode).toBe(2);
+      const other = await fleet.mpop(['install-service', 'dashboard', '--dir', dir]);
+      expect(other.exitCode).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
