@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FreshHost, hubAndFresh } from '../src/topologies.js';
+import { FreshHost, hubAndFresh, serveHub } from '../src/topologies.js';
 
 const isRoot = process.getuid?.() === 0;
 const MPOP_BIN = fileURLToPath(new URL('../../mpop/bin/run.js', import.meta.url));
@@ -28,7 +28,7 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
   });
 
   it('an unreachable host stops at connect with a clear error', async () => {
-    const r = await mpop(['enroll', 'gone1', 'root@192.168.77.99', '--key', lab.sshd.rootKey, '--connect-timeout', '4s']);
+    const r = await mpop(['enroll', 'gone1', 'root@192.168.77.99', '--key', lab.sshd.rootKey, '--connect-timeout', '3s']);
     expect(r.code, r.stderr).toBe(4);
     expect(r.stdout).toMatch(/^✗ connect /m);
     expect(r.stderr).toMatch(/mpop: connect: cannot reach 192\.168\.77\.99:22/);
@@ -42,6 +42,20 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
     expect(existsSync(nodeHome())).toBe(false); // nothing was done on the host
   });
 
+  it('with the coordinator down, stops at join with wire\'s reason, and revokes the unused token', async () => {
+    for (const c of lab.lab.processes(lab.hub, 'serve')) await lab.lab.stop(c);
+    try {
+      const r = await mpop(enrollArgs(['--accept-host-key', lab.sshd.fingerprint]).map((a) => (a === 'fresh1' ? 'fresh0' : a)));
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/^✓ token .*\n✗ join /m);
+      expect(r.stderr).toMatch(/^mpop: join: wire up --join exited on 192\.168\.77\.20: .+/m);
+      const tokens = JSON.parse((await lab.lab.wire(lab.hub, ['token', 'list', '--json'])).stdout) as { name: string; revokedAt: number | null; usedAt: number | null }[];
+      expect(tokens.filter((t) => t.name === 'fresh0')).toMatchObject([{ usedAt: null, revokedAt: expect.any(Number) }]);
+    } finally {
+      await serveHub(lab.lab, lab.hub);
+    }
+  }, 120_000);
+
   it('enrolls the host: joined, services started, answering vssh over the mesh, in its group', async () => {
     const r = await mpop([...enrollArgs(['--accept-host-key', lab.sshd.fingerprint, '--group', 'fresh']), '--json']);
     expect(r.code, `${r.stderr}\n${r.stdout}\n--- sshd:\n${lab.lab.log(lab.host, 'sshd')}`).toBe(0);
@@ -50,7 +64,7 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
       node: 'fresh1',
       host: lab.host.ip,
       privilege: 'root',
-      hostKey: { type: 'ssh-ed25519', fingerprint: lab.sshd.fingerprint, status: 'added' },
+      hostKey: { type: 'ssh-ed25519', fingerprint: lab.sshd.fingerprint, status: 'known' }, // accepted by the test before
       packages: { action: 'present' },
       services: { manager: 'detached' },
       group: 'fresh',

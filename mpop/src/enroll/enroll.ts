@@ -140,7 +140,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     });
     const privilege = await step('root', async () => {
       const p = await checkRoot(host, user);
-      return { value: p, detail: p === 'root' ? `logged in as root (${user})` : `${user} has passwordless sudo` };
+      return { value: p, detail: p === 'root' ? 'logged in as root' : `${user} has passwordless sudo` };
     });
     const node = await step('node', async () => {
       const n = await checkNodeRuntime(host, sys, opts.installNode === true, opts.signal);

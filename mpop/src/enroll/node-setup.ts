@@ -67,6 +67,9 @@ async function wireStatus(host: RemoteHost, l: NodeLayout): Promise<{ up: boolea
 export async function joinWire(host: RemoteHost, l: NodeLayout, token: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
   const log = `${l.home}/logs/wire-up.log`;
   const mark = Number((await host.sh('wc -c < "$1" 2>/dev/null || echo 0', [log], { root: true })).stdout.trim()) || 0;
+  // A `wire up` left running by an earlier enroll of this host (one that stopped half-way) would hold the
+  // interface and up.pid: it is stopped first (`wire down` says "not running" when there is none).
+  await host.run([l.node, l.bins.wire, 'down'], { root: true, env: env(l), timeoutMs: 30_000 });
   const pid = await startDetached(host, l, [l.node, l.bins.wire, 'up', '--join', token, '--interface', l.iface], log);
   const logTail = async (): Promise<string> => (await host.sh('tail -c +$(($2 + 1)) "$1" 2>/dev/null | tail -n 5', [log, String(mark)], { root: true })).stdout;
   const deadline = Date.now() + (opts.timeoutMs ?? 45_000);

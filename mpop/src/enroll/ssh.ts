@@ -81,6 +81,7 @@ export async function sshConnect(target: SshTarget, auth: SshAuth, signal?: Abor
   let hostKey: (HostKey & { status: HostKeyStatus }) | undefined;
   let keyError: unknown;
   let banner = '';
+  let tcp = false;
   const where = `${target.user}@${target.host}:${target.port}`;
   const config: ConnectConfig = {
     host: target.host,
@@ -106,23 +107,37 @@ export async function sshConnect(target: SshTarget, auth: SshAuth, signal?: Abor
   const tried = [privateKey ? 'publickey' : '', auth.agent ? 'agent' : '', auth.password !== undefined ? 'password' : ''].filter(Boolean).join(', ');
   await new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
+      settled = true;
       client.end();
       reject(new MpopError('MPOP_CANCELLED', 'cancelled'));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     client.once('ready', () => {
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       resolve();
     });
-    client.once('handshake', () => {});
-    client.once('error', (err: Error & { level?: string; code?: string }) => {
+    client.once('connect', () => {
+      tcp = true;
+    });
+    let settled = false;
+    // One listener for the client's whole life: ssh2 may emit a second error (the socket lost after a
+    // timeout) or one after login (the connection dropped), and an unheard error would end the process.
+    client.on('error', (err: Error & { level?: string; code?: string }) => {
+      if (settled) return;
+      settled = true;
       signal?.removeEventListener('abort', onAbort);
       client.end();
       if (keyError) return reject(keyError);
       if (err.level === 'client-authentication') {
         return reject(new MpopError('MPOP_ENROLL', `${where} refused the login (tried: ${tried}): check the user name, the key or the password.`));
       }
-      if (err.level === 'client-timeout') return reject(new MpopError('MPOP_UNREACHABLE', `cannot reach ${target.host}:${target.port}: no SSH handshake within ${Math.round((target.timeoutMs ?? 15_000) / 1000)} s.`));
+      if (err.level === 'client-timeout') {
+        const s = Math.round((target.timeoutMs ?? 15_000) / 1000);
+        return reject(new MpopError('MPOP_UNREACHABLE', tcp
+          ? `cannot reach ${target.host}:${target.port}: it took the connection but no SSH handshake came within ${s} s (is it an SSH server?).`
+          : `cannot reach ${target.host}:${target.port}: nothing answered within ${s} s (the host is down, the address is wrong, or a firewall drops it).`));
+      }
       if (err.code && NETWORK.has(err.code)) return reject(new MpopError('MPOP_UNREACHABLE', `cannot reach ${target.host}:${target.port}: ${err.code}; check the address and port, and that sshd runs there.`));
       reject(new MpopError('MPOP_UNREACHABLE', `SSH to ${where} failed: ${err.message}`));
     });
@@ -145,7 +160,13 @@ export async function sshConnect(target: SshTarget, auth: SshAuth, signal?: Abor
     banner,
     run: (command, opts = {}) => runOn(client, command, opts),
     upload: async (local, remote) => {
-      sftp ??= new Promise((resolve, reject) => client.sftp((err, s) => (err ? reject(new MpopError('MPOP_ENROLL', `SFTP is not available on ${target.host}: ${err.message}`)) : resolve(s))));
+      sftp ??= new Promise((resolve, reject) => {
+        try {
+          client.sftp((err, s) => (err ? reject(new MpopError('MPOP_ENROLL', `SFTP is not available on ${target.host}: ${err.message}`)) : resolve(s)));
+        } catch (err) {
+          reject(new MpopError('MPOP_UNREACHABLE', `the SSH connection to ${target.host} is closed (${(err as Error).message}); enroll again.`));
+        }
+      });
       const s = await sftp;
       await new Promise<void>((resolve, reject) =>
         s.fastPut(local, remote, { mode: 0o600 }, (err) => (err ? reject(new MpopError('MPOP_ENROLL', `uploading to ${target.host}:${remote} failed: ${err.message}`)) : resolve())),
@@ -158,7 +179,14 @@ export async function sshConnect(target: SshTarget, auth: SshAuth, signal?: Abor
 /** runOn executes one command on a connection and collects its output. */
 function runOn(client: InstanceType<typeof ssh2.Client>, command: string, opts: { input?: string; timeoutMs?: number; signal?: AbortSignal }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, stream: ClientChannel) => {
+    const started = (fn: () => void): void => {
+      try {
+        fn();
+      } catch (err) {
+        reject(new MpopError('MPOP_UNREACHABLE', `the SSH connection is closed (${(err as Error).message}); enroll again.`));
+      }
+    };
+    started(() => client.exec(command, (err, stream: ClientChannel) => {
       if (err) return reject(new MpopError('MPOP_ENROLL', `the SSH server would not run a command: ${err.message}`));
       const out: Buffer[] = [];
       const errs: Buffer[] = [];
@@ -186,9 +214,12 @@ function runOn(client: InstanceType<typeof ssh2.Client>, command: string, opts: 
         done = true;
         clearTimeout(timer);
         opts.signal?.removeEventListener('abort', onAbort);
-        resolve({ code: code ?? (signalName ? 128 : 255), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
+        if (code === null || code === undefined) {
+          if (!signalName) return reject(new MpopError('MPOP_UNREACHABLE', `the SSH connection dropped while \`${command.slice(0, 80)}\` ran`));
+        }
+        resolve({ code: code ?? 128, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errs).toString() });
       });
       stream.end(opts.input ?? '');
-    });
+    }));
   });
 }

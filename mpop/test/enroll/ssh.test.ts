@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,19 @@ describe.skipIf(!root || !hasSshd())('enroll over a real sshd: host keys and log
     }
   });
 
+  it('a connection killed mid-command (kill -9 of its sshd) is an error, not a hang or a crash', async () => {
+    const s = await sshConnect(target(), { keyFile: sshd.rootKey });
+    try {
+      const f = await failure(s.run('kill -9 $PPID; sleep 5', { timeoutMs: 20_000 }));
+      expect(f.code).toBe('MPOP_UNREACHABLE');
+      expect(f.message).toContain('the SSH connection dropped');
+      const after = await failure(s.run('true', { timeoutMs: 5000 }));
+      expect(['MPOP_ENROLL', 'MPOP_TIMEOUT', 'MPOP_UNREACHABLE']).toContain(after.code);
+    } finally {
+      s.close();
+    }
+  });
+
   it('says an encrypted key needs its passphrase, and opens it with the passphrase', async () => {
     const f = await failure(sshConnect(target(), { keyFile: sshd.encryptedKey }));
     expect(f).toMatchObject({ code: 'MPOP_USAGE' });
@@ -137,6 +151,19 @@ describe.skipIf(!root || !hasSshd())('enroll over a real sshd: host keys and log
     const f = await failure(sshConnect(target({ port: 1 }), { keyFile: sshd.rootKey }));
     expect(f.code).toBe('MPOP_UNREACHABLE');
     expect(f.message).toContain('cannot reach 127.0.0.1:1: ECONNREFUSED');
+    // A port that takes the connection and never speaks SSH is given up on after the timeout, and said so.
+    const held: Socket[] = [];
+    const silent = createServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (silent.address() as { port: number }).port;
+      const mute = await failure(sshConnect(target({ port, timeoutMs: 1500 }), { keyFile: sshd.rootKey }));
+      expect(mute.code).toBe('MPOP_UNREACHABLE');
+      expect(mute.message).toContain('took the connection but no SSH handshake came within 2 s');
+    } finally {
+      for (const h of held) h.destroy();
+      silent.close();
+    }
     const none = await failure(sshConnect(target(), {}));
     expect(none.code).toBe('MPOP_USAGE');
   });
