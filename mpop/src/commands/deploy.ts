@@ -35,6 +35,7 @@ export default class Deploy extends MpopCommand {
     health: Flags.string({ description: 'a shell command that must exit 0 after the restart; retried until --health-timeout' }),
     'health-timeout': Flags.string({ description: 'how long the health check may take to pass (default 30s)' }),
     keep: Flags.integer({ char: 'k', description: `releases kept per node (default ${DEFAULT_KEEP}; never fewer than the live one and the one before)`, min: 1 }),
+    checksum: Flags.boolean({ char: 'c', description: 'compare files by SHA-256, not size and mtime (slower; also brings over a chmod that left the mtime as it was)' }),
     'dry-run': Flags.boolean({ char: 'n', description: 'say what would cross and what would be deleted on each node; change nothing' }),
     concurrency: Flags.integer({ char: 'f', description: 'nodes at once (default 500)', min: 1 }),
     timeout: Flags.string({ char: 't', description: 'per node: give up on a node after this long (5m); the rollout then stops' }),
@@ -63,6 +64,7 @@ export default class Deploy extends MpopCommand {
           ...(flags['health-timeout'] ? { healthTimeoutMs: parseDuration(flags['health-timeout'], '--health-timeout') } : {}),
           ...(flags.keep ? { keep: flags.keep } : {}),
           ...(flags['dry-run'] ? { dryRun: true } : {}),
+          ...(flags.checksum ? { checksum: true } : {}),
         },
         {
           ...this.fanoutOptions(flags),

@@ -30,6 +30,11 @@ export interface DeployRequest {
   keep?: number;
   /** only ask each node what would cross and what would be deleted; change nothing */
   dryRun?: boolean;
+  /**
+   * compare every file by SHA-256, not by size and mtime (vssh's checksum): slower, and it also brings over a
+   * mode changed without a new mtime (chmod), which a size-and-mtime match skips
+   */
+  checksum?: boolean;
 }
 
 /** Crossed is what the sync moved. */
@@ -97,7 +102,7 @@ export async function deployFleet(pool: Pool, nodes: string[], req: DeployReques
       await remote.checkPolicy();
       const first = await remote.probe();
       refuseLayout(node, p, first);
-      if (req.dryRun) return dryRun(remote, local, filter, first, releaseAfter(id, first.releases.at(-1)));
+      if (req.dryRun) return dryRun(remote, local, filter, first, releaseAfter(id, first.releases.at(-1)), req.checksum === true);
       if (!first.hasReleasesDir) await remote.mkdirReleases();
       const unlock = await remote.lock();
       try {
@@ -134,10 +139,10 @@ export function refuseLayout(node: string, p: DeployPaths, st: NodeState): void 
   if (!st.hasReleasesDir && st.kind === 'release-link') throw new MpopError('MPOP_DEPLOY', `${p.releases} on ${node} is not a folder`);
 }
 
-async function dryRun(remote: Remote, local: string, filter: TransferOptions['filter'], st: NodeState, release: string): Promise<DeployValue> {
+async function dryRun(remote: Remote, local: string, filter: TransferOptions['filter'], st: NodeState, release: string, checksum: boolean): Promise<DeployValue> {
   // against the live release (what a copy of it would be); a first deploy against a folder that does not exist yet
   const dest = st.live ? remote.p.release(st.live) : remote.p.incoming(release);
-  const r = await remote.client.sync(local, dest, { delete: true, filter, dryRun: true });
+  const r = await remote.client.sync(local, dest, { delete: true, filter, dryRun: true, ...(checksum ? { checksum: true } : {}) });
   const plan = r.dryRun!;
   return {
     status: 'dry-run',
@@ -167,7 +172,7 @@ async function deployNode(remote: Remote, local: string, filter: TransferOptions
   step('sync');
   let crossed: Crossed;
   try {
-    const r = await remote.client.sync(local, incoming, { delete: true, filter });
+    const r = await remote.client.sync(local, incoming, { delete: true, filter, ...(req.checksum ? { checksum: true } : {}) });
     const failed = [...r.sent.failed, ...r.received.failed];
     if (failed.length) {
       const list = failed.slice(0, 5).map((f) => `${f.path}: ${f.error}`).join('; ');

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -269,6 +269,19 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     expect(live('n1')).toBe(`site.releases/${a.results[0]!.value!.release}`);
     // and the lock is free again once it ended
     expect((await deployFleet(fleet.pool, ['n1'], { local: site, path })).results[0]!.outcome).toBe('ok');
+  });
+
+  it('a chmod alone (same size and mtime) is not seen by size and mtime, and is brought over with checksum', async () => {
+    const file = join(site, 'index.html');
+    chmodSync(file, 0o600);
+    const a = await deployFleet(fleet.pool, ['n1'], { local: site, path });
+    expect(statSync(join(fleet.at('n1', path), 'index.html')).mode & 0o777).toBe(0o644); // vssh skips a file whose size and mtime match
+    const b = await deployFleet(fleet.pool, ['n1'], { local: site, path, checksum: true });
+    expect(b.results[0]!.value!.crossed.files).toBe(0); // compared by hash: the same bytes, nothing crosses
+    expect(statSync(join(fleet.at('n1', path), 'index.html')).mode & 0o777).toBe(0o600);
+    // and the release before it was not touched (a copy, not a hard link written through)
+    expect(statSync(join(fleet.at('n1', fleet.base), 'site.releases', a.results[0]!.value!.release, 'index.html')).mode & 0o777).toBe(0o644);
+    chmodSync(file, 0o644);
   });
 
   it('refuses a plain folder at PATH, and says how to convert it', async () => {
