@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import type { NodeIndexResult } from '../indexer.js';
 import { MeshdbCommand } from '../cli/base.js';
-import { indexFlags, printResults, runIndex } from './index.js';
+import { indexFlags, printResults, runIndex } from './index-files.js';
 
 export default class Reindex extends MeshdbCommand {
   static override summary = 'Re-walk what is indexed (all nodes, or one); a damaged index is moved aside and rebuilt.';
