@@ -147,6 +147,19 @@ describe('mpop heal over real loopback daemons and a real small filesystem', () 
     expect(existsSync(f)).toBe(false);
   });
 
+  it('load over its limit names the busiest processes; memory below its limit is said, with PSI when the kernel has it', async () => {
+    const cfg = config(mnt);
+    cfg.thresholds.load = 0.000001;
+    cfg.thresholds.memory = 100;
+    const run = await healFleet(fleet.pool, ['n1'], { config: cfg, audit, checks: ['load', 'memory'] });
+    const h = run.results[0]!.value!;
+    expect(check(h, 'load')).toMatchObject({ status: 'problem', diagnosis: expect.stringMatching(/load1 [\d.]+ is above .*busiest: /) });
+    expect((check(h, 'load').evidence.top as unknown[]).length).toBeGreaterThan(0);
+    expect(check(h, 'memory').status).toBe(existsSync('/proc/pressure/memory') ? 'warn' : 'problem');
+    expect(check(h, 'memory').diagnosis).toMatch(/% of memory available/);
+    expect(check(h, 'load').fix).toBeUndefined(); // diagnosis only
+  });
+
   it('an unknown --check is a usage error naming the checks', () => {
     expect(() => healFleet(fleet.pool, ['n1'], { config: DEFAULT_HEAL_CONFIG, audit, checks: ['dsik'] })).toThrow(/no check "dsik".*disk/);
   });

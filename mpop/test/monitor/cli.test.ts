@@ -122,6 +122,29 @@ describe('mpop monitor, trend, alerts, heal and install-service (the built CLI)'
     }
   });
 
+  it('kill -9 at any moment leaves whole rounds only: a round is one transaction', async () => {
+    const child = execa(process.execPath, [MPOP_BIN, 'monitor', 'n1,n2', '--interval', '1s'], { env: fleet.env, reject: false });
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout!.on('data', (b: Buffer) => {
+        out += b.toString();
+        if ((out.match(/^round /gm) ?? []).length >= 2) setTimeout(resolve, 700); // most likely inside the next round
+      });
+    });
+    child.kill('SIGKILL');
+    await child;
+    const d = openMonitorDb(db);
+    try {
+      expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
+      const partial = d.prepare("SELECT t, count(*) AS c FROM samples WHERE res = 0 AND node IN ('n1', 'n2') GROUP BY t HAVING count(*) = 1 AND t IN (SELECT t FROM samples WHERE node = 'n2')").all();
+      expect(partial).toEqual([]);
+      const disks = d.prepare("SELECT count(*) AS c FROM samples s WHERE s.node = 'n1' AND s.res = 0 AND s.up_n = 1 AND NOT EXISTS (SELECT 1 FROM disks k WHERE k.node = s.node AND k.t = s.t)").get();
+      expect(disks).toEqual({ c: 0 });
+    } finally {
+      d.close();
+    }
+  });
+
   it('heal --json over the fleet: per-node checks, exit 1 when a problem is left, @failed saved', async () => {
     const r = await fleet.mpop(['heal', 'n1,down1', '--check', 'vssh', '--check', 'clock', '--json']);
     expect(r.exitCode).toBe(1);

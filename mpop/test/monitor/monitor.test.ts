@@ -88,6 +88,20 @@ describe('mpop monitor over real loopback daemons', () => {
     d.close();
   });
 
+  it('load fires only after loadSamples samples in a row over the limit', async () => {
+    const rules = { disk: 100, memory: 0, load: 0.000001, loadSamples: 3, unreachableRounds: 2 };
+    const fresh = join(fleet.home, 'mpop', 'load.db');
+    const raised: string[][] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await runMonitor(fleet.pool, { db: fresh, nodes: () => ['n1'], once: true, rules, timeoutMs: 5000 });
+      raised.push(r.last!.alerts.filter((a) => a.change === 'raised').map((a) => a.alert.rule));
+    }
+    expect(raised).toEqual([[], [], ['load']]);
+    const d = openMonitorDb(fresh);
+    expect(listAlerts(d)[0]).toMatchObject({ rule: 'load', firing: true, message: expect.stringMatching(/load1 is [\d.]+, above [\d.e-]+ .* for 3 samples/) });
+    d.close();
+  });
+
   it('stops after the round in progress when the signal fires, and keeps that round', async () => {
     const ac = new AbortController();
     const d0 = openMonitorDb(db);
