@@ -177,10 +177,19 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
     expect(noRoot.status, noRoot.stderr).toBe(1);
     expect(noRoot.stdout).toMatch(/^✓ connect .*\n✓ system .*\n✗ root /m);
     expect(noRoot.stderr).toContain('mpop: root: ');
-    const json = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--port', String(sshd.port), '--json'], { env: { ...env, SSH_PASSWORD: 'wrong' }, encoding: 'utf8', timeout: 60_000 });
+    const pwFile = join(env.MESHPOP_HOME, 'pw');
+    writeFileSync(pwFile, 'wrong\n', { mode: 0o600 });
+    const json = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--port', String(sshd.port), '--password-file', pwFile, '--json'], { env, encoding: 'utf8', timeout: 60_000 });
     expect(json.status).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'MPOP_ENROLL' } });
     expect(json.stdout).not.toContain('wrong');
+    const usage = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--passphrase-file', pwFile], { env, encoding: 'utf8', timeout: 60_000 });
+    expect(usage.status).toBe(2);
+    expect(usage.stderr).toContain('--passphrase-file goes with --key FILE');
+    const empty = join(env.MESHPOP_HOME, 'empty');
+    writeFileSync(empty, '');
+    const noPw = spawnSync(process.execPath, [MPOP_BIN, 'enroll', 'lo2', `${sshd.user}@127.0.0.1`, '--password-file', empty], { env, encoding: 'utf8', timeout: 60_000 });
+    expect([noPw.status, noPw.stderr.trim()]).toEqual([2, `mpop: the password file ${empty} is empty.`]);
   }, 120_000);
 
   function mkHome(): string {

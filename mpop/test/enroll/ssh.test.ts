@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -108,6 +109,30 @@ describe.skipIf(!root || !hasSshd())('enroll over a real sshd: host keys and log
     expect((await s.run('id -un')).stdout.trim()).toBe('root');
     s.close();
   });
+
+  it('logs in with an RSA key, and through an ssh-agent holding the key (SSH_AUTH_SOCK)', async () => {
+    const rsa = join(home, 'rsa_key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '3072', '-N', '', '-f', rsa]);
+    appendFileSync(join(sshd.dir, 'authorized', 'root'), readFileSync(rsa + '.pub'));
+    const s = await sshConnect(target(), { keyFile: rsa });
+    expect((await s.run('id -u')).stdout.trim()).toBe('0');
+    s.close();
+    const sock = join(home, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', sock, '-s'], { encoding: 'utf8' });
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+    try {
+      execFileSync('ssh-add', ['-q', sshd.rootKey], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const a = await sshConnect(target(), { agent: sock });
+      expect((await a.run('id -un')).stdout.trim()).toBe('root');
+      a.close();
+      // An agent with no key the server takes is a refused login that names what was tried.
+      execFileSync('ssh-add', ['-q', '-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const f = await failure(sshConnect(target(), { agent: sock }));
+      expect(f.message).toContain('refused the login (tried: agent)');
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+  }, 30_000);
 
   it('refuses a wrong password plainly, and logs in with the right one', async () => {
     const f = await failure(sshConnect(target({ user: sshd.user }), { password: 'wrong password' }));
