@@ -97,7 +97,7 @@ describe('a deploy killed with SIGKILL (the built bin)', () => {
     }
     console.log('kills at the worst moments:', hit);
     expect(hit.filling).toBe('killed');
-  }, 60_000);
+  }, 120_000);
 
   it('at random moments, many times: every node is on exactly the old or the new release', async () => {
     await settle('A');
