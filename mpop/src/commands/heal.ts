@@ -56,12 +56,12 @@ const STATUS = (c: Paint, s: string): string => (s === 'ok' ? c.green(s) : s ===
 function fixLine(r: CheckReport, c: Paint): string {
   const f = r.fix!;
   const word = f.result === 'fixed' ? c.green('fixed') : f.result === 'not run' ? c.gray('not run') : c.red(f.result);
-  return `  fix: ${f.action}: ${word}: ${f.detail}${f.after ? ` (now ${f.after.status}: ${f.after.diagnosis})` : ''}`;
+  return `fix: ${f.action}: ${word}: ${f.detail}${f.after ? ` (now ${f.after.status}: ${f.after.diagnosis})` : ''}`;
 }
 
 /** nodeBlock is one node's checks as a table, each fix under it. */
 function nodeBlock(h: NodeHeal, c: Paint): string {
   const rows = h.checks.map((r) => [r.check, STATUS(c, r.status), r.diagnosis]);
-  const fixes = h.checks.filter((r) => r.fix).map((r) => `${r.check}${fixLine(r, c)}`);
+  const fixes = h.checks.filter((r) => r.fix).map((r) => `  ${r.check} ${fixLine(r, c)}`);
   return [c.bold(h.node), table(['CHECK', 'STATUS', 'DIAGNOSIS'], rows), ...fixes].join('\n');
 }

@@ -87,7 +87,7 @@ export async function healNode(node: string, client: VsshClient, signal: AbortSi
   }
   for (const check of checks) {
     let found: CheckReport;
-    if (daemonDown !== undefined && check.name !== 'vssh') found = { check: check.name, status: 'unknown', diagnosis: `${node}'s vssh daemon did not answer (${daemonDown}), so this check could not run`, evidence: {} };
+    if (daemonDown !== undefined && check.name !== 'vssh') found = { check: check.name, status: 'unknown', diagnosis: `not run: ${node}'s vssh daemon did not answer${checks.some((c) => c.name === 'vssh') ? ' (see the vssh check)' : `: ${daemonDown}`}`, evidence: { error: daemonDown } };
     else found = { check: check.name, ...(await runCheck(check, ctx)) };
     if (found.status === 'problem' && check.fix && (opts.fix || opts.config.auto.includes(check.name as never)) && daemonDown === undefined) {
       found.fix = await fixAndRecheck(check, ctx, found, opts);
