@@ -80,6 +80,12 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
     expect(existsSync(join(nodeHome(), '.enroll-password'))).toBe(false);
     expect(readFileSync(join(lab.hub.home, 'mpop', 'known_hosts'), 'utf8')).toContain(`${lab.host.ip} ssh-ed25519 ${lab.sshd.fingerprint}`);
 
+    // The long-lived wire up on the host carries no join token in its command line.
+    const pids = (await lab.lab.exec(lab.host, 'ip', ['netns', 'pids', lab.host.ns])).stdout.split('\n').filter(Boolean);
+    const cmdlines = pids.map((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').replace(/\0/g, ' '); } catch { return ''; } });
+    expect(cmdlines.some((c) => c.includes(' up --interface '))).toBe(true);
+    expect(cmdlines.filter((c) => c.includes('wire1_'))).toEqual([]);
+
     // mpop exec reaches it through the built bin, on its mesh address, in its own network namespace.
     const ex = await mpop(['exec', 'fresh1', '--json', '--', 'ip', '-o', '-4', 'addr', 'show']);
     expect(ex.code, ex.stderr).toBe(0);

@@ -102,7 +102,16 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
   } catch (err) {
     throw new MpopError('MPOP_USAGE', (err as Error).message);
   }
-  if (opts.group !== undefined) readInventoryFile(mpopPaths(opts.home).inventory);
+  for (const [flag, path] of [['--remote-home', opts.remoteHome], ['--prefix', opts.prefix]] as const) {
+    if (path !== undefined && (!path.startsWith('/') || /[\n\0]/.test(path))) throw new MpopError('MPOP_USAGE', `${flag} must be an absolute path on the host, not "${path.slice(0, 60)}".`);
+  }
+  if (opts.group !== undefined) {
+    // Checked now, as setGroup would check it, so a bad name does not fail the last step of a done enroll.
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(opts.group) || ['all', 'failed', 'changed', 'ok', 'unreachable'].includes(opts.group)) {
+      throw new MpopError('MPOP_USAGE', `"${opts.group.slice(0, 60)}" cannot be a group name: letters, digits, ".", "_" or "-", starting with a letter or digit, and not all, failed, changed, ok or unreachable.`);
+    }
+    readInventoryFile(mpopPaths(opts.home).inventory);
+  }
   checkCoordinator(opts.home, opts.name);
   const layout: NodeLayout = { home: opts.remoteHome ?? '/var/lib/meshpop', node: 'node', bins: { sv: 'sv', wire: 'wire', vssh: 'vssh' }, iface: opts.iface ?? 'wire0' };
   const prefix = opts.prefix ?? '/usr/local';

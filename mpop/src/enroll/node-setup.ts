@@ -65,22 +65,33 @@ async function wireStatus(host: RemoteHost, l: NodeLayout): Promise<{ up: boolea
  * joined and its interface is up; a `wire up` that exits first is reported with the end of its log.
  */
 export async function joinWire(host: RemoteHost, l: NodeLayout, token: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
-  const log = `${l.home}/logs/wire-up.log`;
-  const mark = Number((await host.sh('wc -c < "$1" 2>/dev/null || echo 0', [log], { root: true })).stdout.trim()) || 0;
   // A `wire up` left running by an earlier enroll of this host (one that stopped half-way) would hold the
   // interface and up.pid: it is stopped first (`wire down` says "not running" when there is none).
+  await wireDown(host, l);
+  return startWireUp(host, l, ['--join', token], opts);
+}
+
+/** wireDown stops the node's `wire up` (through its up.pid; "not running" when there is none). */
+async function wireDown(host: RemoteHost, l: NodeLayout): Promise<void> {
   await host.run([l.node, l.bins.wire, 'down'], { root: true, env: env(l), timeoutMs: 30_000 });
-  const pid = await startDetached(host, l, [l.node, l.bins.wire, 'up', '--join', token, '--interface', l.iface], log);
+}
+
+/** startWireUp starts `wire up [extra]` detached and waits until its interface is up; returns the mesh address. */
+async function startWireUp(host: RemoteHost, l: NodeLayout, extra: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<string> {
+  const log = `${l.home}/logs/wire-up.log`;
+  const what = extra[0] === '--join' ? 'wire up --join' : 'wire up';
+  const mark = Number((await host.sh('wc -c < "$1" 2>/dev/null || echo 0', [log], { root: true })).stdout.trim()) || 0;
+  const pid = await startDetached(host, l, [l.node, l.bins.wire, 'up', ...extra, '--interface', l.iface], log);
   const logTail = async (): Promise<string> => (await host.sh('tail -c +$(($2 + 1)) "$1" 2>/dev/null | tail -n 5', [log, String(mark)], { root: true })).stdout;
   const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
   for (;;) {
     if (opts.signal?.aborted) throw new MpopError('MPOP_CANCELLED', 'cancelled');
-    const s = await wireStatus(host, l);
-    if (s?.up && s.meshIp) return s.meshIp;
     const alive = (await host.run(['kill', '-0', String(pid)], { root: true })).code === 0;
-    if (!alive) throw new MpopError('MPOP_ENROLL', `wire up --join exited on ${host.label}: ${readable(await logTail()) || 'it wrote nothing'} (log: ${log})`);
+    const s = await wireStatus(host, l);
+    if (alive && s?.up && s.meshIp) return s.meshIp;
+    if (!alive) throw new MpopError('MPOP_ENROLL', `${what} exited on ${host.label}: ${readable(await logTail()) || 'it wrote nothing'} (log: ${log})`);
     if (Date.now() > deadline) {
-      throw new MpopError('MPOP_TIMEOUT', `the node on ${host.label} did not come up in the mesh within ${Math.round((opts.timeoutMs ?? 45_000) / 1000)} s: ${readable(await logTail()) || 'wire up wrote nothing'} (log: ${log}; wire up still runs as pid ${pid})`);
+      throw new MpopError('MPOP_TIMEOUT', `the node on ${host.label} did not come up in the mesh within ${Math.round((opts.timeoutMs ?? 45_000) / 1000)} s: ${readable(await logTail()) || `${what} wrote nothing`} (log: ${log}; it still runs as pid ${pid})`);
     }
     await sleep(1000);
   }
@@ -134,12 +145,16 @@ export function unitTexts(l: NodeLayout): Record<string, string> {
 }
 
 /**
- * startServices makes the node's daemons last. With systemd: the detached `wire up` that joined is stopped
- * (`wire down`) and the wire-up and vssh units are installed, enabled and started. Without: `vssh serve`
- * is started detached beside the running `wire up`, and the report says a reboot ends them.
+ * startServices makes the node's daemons last. The detached `wire up --join` that joined is stopped (`wire
+ * down`). With systemd, the wire-up and vssh units are installed, enabled and started. Without, `wire up` and
+ * `vssh serve` are started detached, and the report says a reboot ends them.
  */
 export async function startServices(host: RemoteHost, l: NodeLayout, systemd: boolean): Promise<ServicesReport> {
   if (!systemd) {
+    // The `wire up --join TOKEN` that joined is replaced by a plain `wire up`, as the unit would run it, so
+    // the long-lived process carries no token in its command line.
+    await wireDown(host, l);
+    await startWireUp(host, l, []);
     const log = `${l.home}/logs/vssh.log`;
     await startDetached(host, l, [l.node, l.bins.vssh, 'serve'], log);
     return { manager: 'detached', logs: [`${l.home}/logs/wire-up.log`, log], note: `${host.label} runs no systemd: wire up and vssh serve run detached and will not survive a reboot (start them from its init system).` };
@@ -153,7 +168,7 @@ export async function startServices(host: RemoteHost, l: NodeLayout, systemd: bo
       writeFileSync(f, text);
       await host.session.upload(f, `${tmp}/${name}`);
     }
-    await host.run([l.node, l.bins.wire, 'down'], { root: true, env: env(l), timeoutMs: 30_000 });
+    await wireDown(host, l);
     await host.mustSh(
       'installing and starting the wire-up and vssh units',
       'set -e; install -m 0644 "$1/wire-up.service" "$1/vssh.service" /etc/systemd/system/; systemctl daemon-reload; systemctl enable --now wire-up.service vssh.service',

@@ -76,6 +76,10 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
       const err = await enroll(base({ name, target })).catch((e: unknown) => e);
       expect(isMpopError(err, 'MPOP_USAGE'), String(err)).toBe(true);
     }
+    for (const over of [{ remoteHome: 'relative/home' }, { prefix: '/usr/local\n/etc' }, { group: 'all' }, { group: 'a b' }]) {
+      const err = await enroll(base(over)).catch((e: unknown) => e);
+      expect(isMpopError(err, 'MPOP_USAGE'), `${JSON.stringify(over)}: ${String(err)}`).toBe(true);
+    }
   });
 
   it('stops at connect: a wrong password, an unknown host key, an unreachable host', async () => {
