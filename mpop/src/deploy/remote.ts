@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import type { VsshClient } from '@meshpop/vssh';
 import { MpopError, errorInfo } from '../errors.js';
 import { DeployPaths, NodeState, parseProbe } from './layout.js';
@@ -110,35 +111,40 @@ export class Remote {
   }
 
   /**
-   * lock takes deploy's lock on PATH for as long as the returned release function is not called: a `flock` held
-   * by a command that runs on the node meanwhile, so a controller killed or cut off lets go of it at once (the
-   * daemon kills a command whose connection is gone). Another deploy or rollback of PATH at the same time is
-   * refused instead of removing this one's release as a leftover.
+   * lock takes deploy's lock on PATH until the returned release function is called: a `flock` held by a
+   * command on the node that reads its stdin until it ends. Releasing ends that stdin and waits for the
+   * command to exit (so the lock is free when it returns); a controller killed or cut off, or a daemon that
+   * dies, closes it as well, so a lock never outlives the run that took it. Another deploy or rollback of PATH
+   * meanwhile is refused instead of taking this one's release for a leftover.
    */
   async lock(): Promise<() => Promise<void>> {
-    const ac = new AbortController();
-    const onAbort = (): void => ac.abort();
-    this.signal?.addEventListener('abort', onAbort, { once: true });
+    const stdin = new PassThrough();
     let locked!: () => void;
     const held = new Promise<void>((r) => (locked = r));
     const file = `${this.p.releases}/.lock`;
-    const run = this.client
-      .exec({ argv: ['flock', '--nonblock', '--conflict-exit-code', '75', '--', file, 'sh', '-c', 'echo locked && exec sleep 2147483647'] }, { env: ENV, signal: ac.signal, onStdout: () => locked() })
-      .finally(() => this.signal?.removeEventListener('abort', onAbort));
+    const run = this.client.exec(
+      { argv: ['flock', '--nonblock', '--conflict-exit-code', '75', '--', file, 'sh', '-c', 'echo locked && exec cat >/dev/null'] },
+      { env: ENV, stdin, onStdout: () => locked(), ...(this.signal ? { signal: this.signal } : {}) },
+    );
     const ended = run.then(
       (r) => {
         if (r.exitCode === 75) throw new MpopError('MPOP_DEPLOY', `another deploy or rollback of ${this.p.path} is running on ${this.node} (it holds ${file}); wait for it, or stop it`);
         throw new MpopError('MPOP_DEPLOY', `taking the lock ${file} on ${this.node} failed (flock exited ${r.exitCode}): ${r.stderr.toString('utf8').trim().slice(0, 300) || 'no message'}`);
       },
-      (err) => {
+      (err: unknown) => {
         if (errorInfo(err).code === 'VSSH_POLICY') throw new MpopError('MPOP_DEPLOY', `taking the lock on ${this.node} was refused by its vssh policy (${errorInfo(err).message}); deploy runs flock, find, mkdir, cp, mv, ln and rm there`, { cause: err });
         throw err;
       },
     );
-    ended.catch(() => undefined); // after the release, its end is expected
-    await Promise.race([held, ended]);
+    ended.catch(() => undefined); // once released, its end is expected
+    try {
+      await Promise.race([held, ended]);
+    } catch (err) {
+      stdin.end();
+      throw err;
+    }
     return async () => {
-      ac.abort();
+      stdin.end();
       await run.catch(() => undefined);
     };
   }

@@ -284,6 +284,25 @@ describe('deploy over real daemons, each node in its own mount namespace', () =>
     chmodSync(file, 0o644);
   });
 
+  it('a node lost in the middle of its sync stays on its old release; once back, the next deploy cleans up and succeeds', async () => {
+    expect((await deployFleet(fleet.pool, ['n3'], { local: site, path })).results[0]!.outcome).toBe('ok');
+    const before = live('n3');
+    let stopping: Promise<void> | undefined;
+    const run = await deployFleet(fleet.pool, ['n3'], { local: site, path }, {
+      onStep: (_n, step) => {
+        if (step === 'sync' && !stopping) stopping = fleet.stop('n3');
+      },
+    });
+    await stopping;
+    expect(run.results[0]!.outcome).toMatch(/unreachable|failed/);
+    expect(live('n3')).toBe(before);
+    await fleet.start('n3');
+    const again = await deployFleet(fleet.pool, ['n3'], { local: site, path });
+    expect(again.results[0]!.outcome, JSON.stringify(again.results[0]!.error)).toBe('ok');
+    expect(releasesOn('n3').filter((x) => x.startsWith('.'))).toEqual([]);
+    expect(served('n3')).toBe(readFileSync(join(site, 'index.html'), 'utf8'));
+  });
+
   it('refuses a plain folder at PATH, and says how to convert it', async () => {
     const plain = join(fleet.base, 'plain');
     mkdirSync(fleet.at('n1', plain));
