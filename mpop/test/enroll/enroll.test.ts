@@ -55,9 +55,10 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
     reg.setMeta('probe_port', '8788');
     reg.close();
   }, 30_000);
+  const homes: string[] = [];
   afterAll(async () => {
     await sshd?.stop();
-    rmSync(home, { recursive: true, force: true });
+    for (const h of [home, ...homes]) rmSync(h, { recursive: true, force: true });
   });
 
   it('refuses to run where no Wire coordinator is, before connecting anywhere', async () => {
@@ -198,6 +199,7 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
 
   function mkHome(): string {
     const h = mkdtempSync(join(tmpdir(), 'mpop-enroll-h-'));
+    homes.push(h);
     mkdirSync(wirePaths(h).dir, { recursive: true });
     const reg = new Registry(wirePaths(h).registry);
     reg.setMeta('url', 'https://127.0.0.1:1');
