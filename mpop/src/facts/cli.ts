@@ -1,6 +1,6 @@
 /** The shared flow of the fact commands (status, hw, gpu, temp, services, ports, ps): resolve, fan out with a live view, record, print. */
 import { Args } from '@oclif/core';
-import type { Pool } from '@meshpop/vssh';
+import type { Pool } from '@meshpop/vssh/client';
 import { fanoutFlags, MpopCommand, paint, type FanoutFlagValues, type Paint } from '../cli/base.js';
 import { liveView, renderRecap } from '../cli/fanout-view.js';
 import type { FanoutOptions, FanoutResult, NodeOutcome } from '../fanout/run.js';

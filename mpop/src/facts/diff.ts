@@ -1,4 +1,4 @@
-import { isVsshError, type FileInfo, type Pool, type VsshClient } from '@meshpop/vssh';
+import { isVsshError, type FileInfo, type Pool, type VsshClient } from '@meshpop/vssh/client';
 import { errorInfo, MpopError, type ErrorInfo } from '../errors.js';
 import { readPackages } from './packages.js';
 import { readPorts, type ListenSocket } from './ss.js';

@@ -1,4 +1,4 @@
-import type { Pool, VsshClient } from '@meshpop/vssh';
+import type { Pool, VsshClient } from '@meshpop/vssh/client';
 import { fanout, type FanoutOptions, type FanoutResult, type NodeOutcome, type Outcome } from '../fanout/run.js';
 import type { ErrorInfo } from '../errors.js';
 import { readGpus } from './nvidiasmi.js';

@@ -1,7 +1,4 @@
-import type { Pool, SysInfo } from '@meshpop/vssh';
-
-type DiskInfo = SysInfo['disks'][number];
-type GpuInfo = SysInfo['gpus'][number];
+import type { DiskInfo, GpuInfo, Pool, SysInfo } from '@meshpop/vssh/client';
 import { fanout, type FanoutResult } from '../fanout/run.js';
 import type { FactsOptions } from './fleet.js';
 

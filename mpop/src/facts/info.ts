@@ -1,4 +1,4 @@
-import type { Pool, SysInfo } from '@meshpop/vssh';
+import type { Pool, SysInfo } from '@meshpop/vssh/client';
 import type { FleetNode } from '../inventory/inventory.js';
 import { statusRow, type StatusRow } from './status.js';
 

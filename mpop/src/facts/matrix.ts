@@ -1,4 +1,4 @@
-import { isVsshError, type Address, type Pool } from '@meshpop/vssh';
+import { isVsshError, type Address, type Pool, type VsshClient } from '@meshpop/vssh/client';
 import { fanout, type FanoutOptions, type Outcome } from '../fanout/run.js';
 import type { ErrorInfo } from '../errors.js';
 import type { FleetNode } from '../inventory/inventory.js';
@@ -90,7 +90,7 @@ export interface MatrixOptions extends FanoutOptions {
   connectTimeoutMs?: number;
 }
 
-async function probe(client: import('@meshpop/vssh').VsshClient, targets: MatrixTarget[], connectMs: number, tool: ToolOptions): Promise<{ method: 'node' | 'bash'; cells: MatrixCell[] }> {
+async function probe(client: VsshClient, targets: MatrixTarget[], connectMs: number, tool: ToolOptions): Promise<{ method: 'node' | 'bash'; cells: MatrixCell[] }> {
   const run = async (argv: string[]) => {
     const r = await client.exec({ argv }, { env: { LC_ALL: 'C' }, ...(tool.signal ? { signal: tool.signal } : {}) });
     if (r.exitCode !== 0) throw new ToolError(client.target.name, argv[0]!, r.exitCode, r.stderr.toString('utf8'));

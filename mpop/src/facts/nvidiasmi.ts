@@ -1,4 +1,4 @@
-import type { VsshClient } from '@meshpop/vssh';
+import type { VsshClient } from '@meshpop/vssh/client';
 import { absent, Absent, lines, ParseError, runTool, ToolError, ToolOptions } from './tool.js';
 import { commandText } from '../exec.js';
 

@@ -1,4 +1,4 @@
-import type { VsshClient } from '@meshpop/vssh';
+import type { VsshClient } from '@meshpop/vssh/client';
 import { absent, Absent, lines, mustSucceed, ParseError, runTool, ToolOptions } from './tool.js';
 
 /** DPKG_ARGV lists every package dpkg knows, tab-separated, with its status abbreviation ("ii " is installed). */

@@ -1,4 +1,4 @@
-import type { VsshClient } from '@meshpop/vssh';
+import type { VsshClient } from '@meshpop/vssh/client';
 import { lines, mustSucceed, ParseError, runTool, ToolError, ToolOptions } from './tool.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { VsshClient } from '@meshpop/vssh';
+import type { VsshClient } from '@meshpop/vssh/client';
 import { absent, Absent, lines, mustSucceed, ParseError, runTool, ToolOptions } from './tool.js';
 
 /** SS_ARGV lists listening TCP and UDP sockets, numeric, with their processes, without a header. */

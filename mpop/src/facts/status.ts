@@ -1,4 +1,4 @@
-import type { Pool, SysInfo } from '@meshpop/vssh';
+import type { Pool, SysInfo } from '@meshpop/vssh/client';
 import { fanout, type FanoutResult } from '../fanout/run.js';
 import type { FactsOptions } from './fleet.js';
 

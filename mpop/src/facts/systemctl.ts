@@ -1,4 +1,4 @@
-import { isVsshError, type VsshClient } from '@meshpop/vssh';
+import { isVsshError, type VsshClient } from '@meshpop/vssh/client';
 import { commandText } from '../exec.js';
 import { absent, Absent, lines, ParseError, runTool, ToolError, ToolOptions, ToolRun } from './tool.js';
 

@@ -1,4 +1,4 @@
-import { isVsshError, type VsshClient } from '@meshpop/vssh';
+import { isVsshError, type VsshClient } from '@meshpop/vssh/client';
 import { MpopError } from '../errors.js';
 import { commandText } from '../exec.js';
 import { duration } from '../cli/format.js';

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execa } from 'execa';
 import { Fleet, loopFleet, readJson } from '../fleet.js';
 import { mpopPaths } from '../../src/paths.js';
 
@@ -139,4 +140,21 @@ describe('mpop status / info / hw / gpu / temp / services / ports / ps / diff / 
     expect(d.exitCode).toBe(2);
     expect(String(d.stderr)).toMatch(/--timeout "soon" is not a duration/);
   });
+
+  it('status without oclif (facts/status-main, for bin/run.js\'s fast path) reads and exits as the oclif command does', async () => {
+    const main = new URL('../../dist/facts/status-main.js', import.meta.url).href;
+    const fast = (args: string[]) => execa(process.execPath, ['--input-type=module', '-e', `const { statusMain } = await import(${JSON.stringify(main)}); process.exitCode = await statusMain(process.argv.slice(1));`, '--', ...args], { env: fleet.env, reject: false, stdin: 'ignore' });
+    const ok = await fast(['n1,n2', '--json']);
+    expect(ok.exitCode).toBe(0);
+    expect(json(ok).nodes.map((n: { node: string; outcome: string }) => [n.node, n.outcome])).toEqual([['n1', 'ok'], ['n2', 'ok']]);
+    const down = await fast(['n1,down1']);
+    expect(down.exitCode).toBe(1);
+    expect(String(down.stdout)).toMatch(/^unreachable\s+1\s+down1$/m);
+    expect((await fast(['n1', 'n2'])).exitCode).toBe(2);
+    expect((await fast(['--timeout', 'x'])).exitCode).toBe(2);
+    const none = await fast(['nothing-like-it', '--json']);
+    expect(none.exitCode).toBe(3);
+    expect(json(none).error.code).toBe('MPOP_NO_MATCH');
+  });
 });
+
