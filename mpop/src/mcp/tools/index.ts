@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Jobs } from '../jobs.js';
 import { defineTool, LOCAL_READ, TOOLSETS, type ToolDef, type Toolset } from '../tool.js';
 import { exec } from './exec.js';
+import { deployTools } from './deploy.js';
 import { factTools } from './facts.js';
 import { groups, groupSet, servers } from './inventory.js';
 import { jobTools } from './jobs.js';
@@ -11,7 +12,7 @@ export const DEFAULT_TOOLSETS: Toolset[] = ['core'];
 
 /** catalogue is every tool the server can offer, before toolset and read-only filtering. */
 export function catalogue(jobs: Jobs, enabled: () => Set<Toolset>): ToolDef[] {
-  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools];
+  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools];
   const all: ToolDef[] = [...tools];
   const toolsets = defineTool({
     name: 'mpop_toolsets',
