@@ -64,7 +64,7 @@ export default class Monitor extends MpopCommand {
 /** roundLine is one round for people: when, how many up, the down ones and why, the alerts raised and resolved. */
 function roundLine(r: RoundResult, c: ReturnType<typeof paint>): string {
   const down = r.samples.filter((s) => !s.up).map((s) => `${s.node} (${s.error?.message ?? 'down'})`);
-  const parts = [`round ${r.round}`, r.time, `${r.up} up`, ...(r.down ? [c.red(`${r.down} down: ${down.join('; ')}`)] : [])];
+  const parts = [`round ${r.round}`, r.time, `${r.up} up`, ...(r.down ? [c.red(`${r.down} down: ${down.join('; ')}`)] : []), ...r.notes.map((n) => c.yellow(n))];
   for (const a of r.alerts) parts.push(a.change === 'raised' ? c.yellow(`ALERT ${a.alert.message}`) : c.green(`resolved: ${a.alert.node} ${a.alert.rule}${a.alert.subject ? ` ${a.alert.subject}` : ''}`));
   if (r.maintenance.buckets || r.maintenance.deleted) parts.push(c.dim(`${r.maintenance.merged} rows into ${r.maintenance.buckets} buckets, ${r.maintenance.deleted} deleted`));
   return parts.join('  ');

@@ -104,7 +104,7 @@ export function evaluateAlerts(db: MonitorDb, round: NodeSample[], rules: AlertR
         }
       }
     }
-  })();
+  }).immediate(); // take the write lock first: two writers wait (busy_timeout) instead of failing
   return changes;
 }
 

@@ -53,13 +53,18 @@ export function openMonitorDb(file: string, opts: { create?: boolean; readonly?:
     db = new Database(file, { readonly: opts.readonly === true && exists, fileMustExist: exists });
     db.pragma('busy_timeout = 5000');
     const quick = db.pragma('quick_check', { simple: true });
-    if (quick !== 'ok') throw new Error(String(quick));
+    if (quick !== 'ok') throw Object.assign(new Error(String(quick)), { code: 'SQLITE_CORRUPT' });
     migrate(db, file);
     if (!db.readonly) db.pragma('journal_mode = WAL');
     return db;
   } catch (err) {
     db?.close();
     if (err instanceof MpopError) throw err;
+    const code = String((err as { code?: unknown }).code ?? '');
+    if (code && !/^SQLITE_(CORRUPT|NOTADB)/.test(code)) {
+      // Not the file's fault (a full or read-only disk, a lock held too long): say so, and do not suggest moving it.
+      throw new MpopError('MPOP_MONITOR', `cannot open ${file}: ${(err as Error).message} (${code}); is its disk full or read-only, or another process holding it? The file was left as it is.`, { cause: err });
+    }
     throw new MpopError('MPOP_MONITOR', `${file} is damaged (${(err as Error).message}); it was left as it is: move it aside (mv ${file} ${file}.broken) and mpop monitor starts a new one.`, { cause: err });
   }
 }
@@ -95,5 +100,5 @@ function migrate(db: MonitorDb, file: string): void {
     db.exec(SCHEMA);
     db.prepare('DELETE FROM schema_version').run();
     db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(SCHEMA_VERSION);
-  })();
+  }).immediate(); // take the write lock first: two writers wait (busy_timeout) instead of failing
 }

@@ -1,10 +1,14 @@
 import type { Pool } from '@meshpop/vssh';
 import { DEFAULT_HEAL_CONFIG, type AlertRules } from '../heal/config.js';
+import { MpopError, errorInfo } from '../errors.js';
 import { evaluateAlerts, type AlertChange } from './alerts.js';
 import { openMonitorDb } from './db.js';
 import { DEFAULT_RETENTION, maintain, type MaintainResult, type RetentionPolicy } from './retention.js';
 import { sampleRound, type NodeSample } from './sample.js';
 import { insertRound } from './store.js';
+
+/** MAX_STORE_FAILURES is how many rounds in a row may fail to be stored before the monitor gives up. */
+export const MAX_STORE_FAILURES = 3;
 
 /** MonitorOptions shape a monitor run. */
 export interface MonitorOptions {
@@ -36,6 +40,8 @@ export interface RoundResult {
   alerts: AlertChange[];
   maintenance: MaintainResult;
   durationMs: number;
+  /** what went wrong this round without stopping the run (the fleet unreadable, the round not stored) */
+  notes: string[];
 }
 
 /** MonitorSummary is a whole run, once it stopped. */
@@ -58,16 +64,34 @@ export async function runMonitor(pool: Pool, opts: MonitorOptions): Promise<Moni
   const policy = opts.retention ?? DEFAULT_RETENTION;
   let rounds = 0;
   let last: RoundResult | undefined;
+  let nodes: string[] = [];
+  let failures = 0;
   try {
     for (;;) {
       const started = Date.now();
-      const nodes = await opts.nodes();
+      const notes: string[] = [];
+      try {
+        nodes = await opts.nodes();
+      } catch (err) {
+        // A fleet file broken mid-run: keep sampling the nodes of the round before, and say so.
+        if (!rounds) throw err;
+        notes.push(`the fleet could not be read (${errorInfo(err).message}); sampling the ${nodes.length} node(s) of the round before`);
+      }
       const samples = await sampleRound(pool, nodes, { timeoutMs: opts.timeoutMs ?? 20_000, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
-      insertRound(db, samples);
-      const alerts = evaluateAlerts(db, samples, rules);
-      const maintenance = maintain(db, policy);
+      let alerts: AlertChange[] = [];
+      let maintenance: MaintainResult = { merged: 0, buckets: 0, deleted: 0 };
+      try {
+        insertRound(db, samples);
+        alerts = evaluateAlerts(db, samples, rules);
+        maintenance = maintain(db, policy);
+        failures = 0;
+      } catch (err) {
+        // A full disk or a locked file: this round is lost (its transaction rolled back); the next one tries again.
+        if (++failures >= MAX_STORE_FAILURES) throw new MpopError('MPOP_MONITOR', `cannot write ${opts.db} (${MAX_STORE_FAILURES} rounds in a row): ${errorInfo(err).message}`, { cause: err });
+        notes.push(`round not stored: ${errorInfo(err).message}`);
+      }
       rounds++;
-      last = { round: rounds, time: new Date(started).toISOString(), samples, up: samples.filter((s) => s.up).length, down: samples.filter((s) => !s.up).length, alerts, maintenance, durationMs: Date.now() - started };
+      last = { round: rounds, time: new Date(started).toISOString(), samples, up: samples.filter((s) => s.up).length, down: samples.filter((s) => !s.up).length, alerts, maintenance, durationMs: Date.now() - started, notes };
       opts.onRound?.(last);
       if (opts.once) return { rounds, db: opts.db, last, stoppedBy: 'once' };
       if (opts.signal?.aborted) break;

@@ -89,6 +89,6 @@ export function maintain(db: MonitorDb, policy: RetentionPolicy, now = Date.now(
     out.deleted += db.prepare('DELETE FROM samples WHERE t < ?').run(old).changes;
     out.deleted += db.prepare('DELETE FROM disks WHERE t < ?').run(old).changes;
     out.deleted += db.prepare('DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?').run(old).changes;
-  })();
+  }).immediate(); // take the write lock first: two writers wait (busy_timeout) instead of failing
   return out;
 }

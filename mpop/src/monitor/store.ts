@@ -15,7 +15,7 @@ export function insertRound(db: MonitorDb, round: NodeSample[]): void {
       });
       for (const d of s.disks) disk.run(s.node, s.t, d.mount, d.usePct, d.used, d.total, d.inodesPct);
     }
-  })();
+  }).immediate(); // take the write lock first: two writers wait (busy_timeout) instead of failing
 }
 
 /** RecentSample is a raw sample as the alert rules read it. */

@@ -1,4 +1,7 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEAL_CONFIG } from '../../src/heal/config.js';
@@ -113,6 +116,57 @@ describe('mpop monitor over real loopback daemons', () => {
     const d = openMonitorDb(db);
     expect((d.prepare("SELECT count(*) AS c FROM samples WHERE node = 'n1'").get() as { c: number }).c).toBe(before + 1);
     d.close();
+  });
+
+  it('a full disk loses rounds, not the file: each says so, and after 3 in a row the monitor stops with MPOP_MONITOR', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mpop-full-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+    try {
+      const file = join(dir, 'monitor.db');
+      const fillUp = (): void => void execFileSync('sh', ['-c', `dd if=/dev/zero of=${dir}/fill bs=4k 2>/dev/null; true`]);
+      const notes: string[] = [];
+      // the disk fills up after the first round, while the monitor holds the file open
+      const err = await runMonitor(fleet.pool, { db: file, nodes: () => ['n1', 'n2'], intervalMs: 50, timeoutMs: 5000, onRound: (r) => (r.round === 1 ? fillUp() : notes.push(...r.notes)) }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'MPOP_MONITOR', message: expect.stringMatching(/cannot write .*monitor\.db \(3 rounds in a row\): .*(full|disk|I\/O)/i) });
+      expect(notes.filter((n) => n.startsWith('round not stored'))).toHaveLength(2);
+      // opening a file on a full disk says so, and never "damaged"
+      const again = await runMonitor(fleet.pool, { db: file, nodes: () => ['n1'], once: true, timeoutMs: 5000 }).then(() => undefined, (e: unknown) => e as Error);
+      if (again) {
+        expect(again.message).toMatch(/cannot (open|write) .*(full|disk|I\/O)/i);
+        expect(again.message).not.toMatch(/damaged|move it aside/);
+      }
+      rmSync(join(dir, 'fill'));
+      const d = openMonitorDb(file);
+      expect(d.pragma('integrity_check', { simple: true })).toBe('ok');
+      // the first round whole, the lost ones not at all
+      expect(d.prepare("SELECT count(*) AS c FROM samples WHERE node = 'n2'").get()).toEqual(d.prepare("SELECT count(*) AS c FROM samples WHERE node = 'n1'").get());
+      expect((d.prepare("SELECT count(*) AS c FROM samples WHERE node = 'n1'").get() as { c: number }).c).toBeLessThanOrEqual(2);
+      d.close();
+    } finally {
+      await execa('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a fleet that cannot be read mid-run keeps the nodes of the round before', async () => {
+    let calls = 0;
+    const notes: string[][] = [];
+    const ac = new AbortController();
+    await runMonitor(fleet.pool, {
+      db, intervalMs: 10, timeoutMs: 5000, signal: ac.signal,
+      nodes: () => {
+        if (calls++ === 0) return ['n1'];
+        throw new Error('inventory.yaml:3: broken');
+      },
+      onRound: (r) => {
+        notes.push(r.notes);
+        if (r.round === 2) {
+          expect(r.samples.map((x) => x.node)).toEqual(['n1']);
+          ac.abort();
+        }
+      },
+    });
+    expect(notes[1]![0]).toMatch(/the fleet could not be read \(inventory.yaml:3: broken\); sampling the 1 node/);
   });
 
   it('parses df -i and /proc/net/dev (lo left out)', () => {
