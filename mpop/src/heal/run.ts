@@ -110,11 +110,16 @@ async function fixAndRecheck(check: HealCheck, ctx: HealContext, found: CheckRes
   if (outcome.notRun) return { ...outcome, result: 'not run' };
   const after = await runCheck(check, contextFor(ctx.node, ctx.client, ctx.config, ctx.signal));
   const result = !outcome.ok ? 'fix failed' : after.status === 'ok' || after.status === 'warn' ? 'fixed' : 'still failing';
-  appendAudit(opts.audit, {
+  const entry = {
     time: new Date().toISOString(), node: ctx.node, check: check.name, action: outcome.action, result,
     before: { status: found.status, diagnosis: found.diagnosis }, after: { status: after.status, diagnosis: after.diagnosis }, detail: outcome.detail,
     ...(outcome.freedBytes !== undefined ? { freedBytes: outcome.freedBytes } : {}),
-  });
+  };
+  try {
+    appendAudit(opts.audit, entry);
+  } catch (err) {
+    throw new MpopError('MPOP_HEAL', `${check.name} on ${ctx.node}: the fix ran (${outcome.action}: ${result}) but could not be written to the audit log ${opts.audit}: ${errorInfo(err).message}`, { cause: err });
+  }
   return { ...outcome, result, after };
 }
 

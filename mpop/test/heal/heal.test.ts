@@ -139,6 +139,13 @@ describe('mpop heal over real loopback daemons and a real small filesystem', () 
     expect(auditLines(audit)).toHaveLength(n + 1);
   });
 
+  it('an audit log that cannot be written fails the node loudly, naming the fix that ran', async () => {
+    fill();
+    const run = await healFleet(fleet.pool, ['n1'], { config: config(mnt, { clean: ['tmp'] }), audit: '/proc/version/audit.jsonl', checks: ['disk'], fix: true });
+    expect(run.results[0]!.outcome).toBe('failed');
+    expect(run.results[0]!.error).toMatchObject({ code: 'MPOP_HEAL', message: expect.stringMatching(/the fix ran \(clean: tmp: fixed\) but could not be written to the audit log/) });
+  });
+
   it('a check listed under auto fixes without --fix', async () => {
     const f = fill();
     const cfg = config(mnt, { clean: ['tmp'] }, { auto: ['disk'] });

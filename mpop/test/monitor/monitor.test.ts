@@ -105,6 +105,16 @@ describe('mpop monitor over real loopback daemons', () => {
     d.close();
   });
 
+  it('two monitors writing the same file at once both get their rounds in', async () => {
+    const file = join(fleet.home, 'mpop', 'two.db');
+    openMonitorDb(file, { create: true }).close();
+    const runs = await Promise.all([0, 1, 2].map(() => runMonitor(fleet.pool, { db: file, nodes: () => ['n1'], once: true, timeoutMs: 5000 })));
+    expect(runs.map((r) => r.rounds)).toEqual([1, 1, 1]);
+    const d = openMonitorDb(file);
+    expect(d.prepare('SELECT count(*) AS c FROM samples').get()).toEqual({ c: 3 });
+    d.close();
+  });
+
   it('stops after the round in progress when the signal fires, and keeps that round', async () => {
     const ac = new AbortController();
     const d0 = openMonitorDb(db);
