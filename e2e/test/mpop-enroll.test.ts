@@ -100,6 +100,22 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
     expect(r.stderr).toContain('a node named fresh1 is already in the mesh');
   });
 
+  it('after wire remove, the same host enrolls again: the old daemons are replaced and it answers with its new key', async () => {
+    const rm = await lab.lab.wire(lab.hub, ['remove', 'fresh1']);
+    expect(rm.code, rm.stderr).toBe(0);
+    const r = await mpop([...enrollArgs(['--accept-host-key', lab.sshd.fingerprint]), '--json']);
+    expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.steps.find((s: { step: string }) => s.step === 'join').detail).toContain('vault kept');
+    const ex = await mpop(['exec', 'fresh1', '--', 'true']);
+    expect(ex.code, ex.stderr + ex.stdout).toBe(0);
+    // One vssh serve and one wire up on the host, not the old ones beside the new.
+    const pids = (await lab.lab.exec(lab.host, 'ip', ['netns', 'pids', lab.host.ns])).stdout.split('\n').filter(Boolean);
+    const cmd = pids.map((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' '); } catch { return ''; } });
+    expect(cmd.filter((c) => c.includes('vssh') && c.includes(' serve')).length).toBe(1);
+    expect(cmd.filter((c) => / up --interface /.test(c)).length).toBe(1);
+  }, 180_000);
+
   it('a host whose key changed is refused loudly', async () => {
     // A second name at the same address, with the known_hosts entry altered as if the host had been reinstalled.
     const file = join(lab.hub.home, 'mpop', 'known_hosts');

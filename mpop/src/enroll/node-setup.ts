@@ -156,7 +156,12 @@ export async function startServices(host: RemoteHost, l: NodeLayout, systemd: bo
     await wireDown(host, l);
     await startWireUp(host, l, []);
     const log = `${l.home}/logs/vssh.log`;
-    await startDetached(host, l, [l.node, l.bins.vssh, 'serve'], log);
+    const pidFile = `${l.home}/logs/vssh.pid`;
+    // A vssh serve an earlier enroll started holds the port with the node's old key: it is ended first
+    // (only while that pid is still a vssh serve).
+    await host.sh('p=$(cat "$1" 2>/dev/null) && tr "\\0" " " < /proc/"$p"/cmdline 2>/dev/null | grep -q " serve" && kill "$p" && sleep 1; exit 0', [pidFile], { root: true });
+    const pid = await startDetached(host, l, [l.node, l.bins.vssh, 'serve'], log);
+    await host.sh('echo "$2" > "$1"', [pidFile, String(pid)], { root: true });
     return { manager: 'detached', logs: [`${l.home}/logs/wire-up.log`, log], note: `${host.label} runs no systemd: wire up and vssh serve run detached and will not survive a reboot (start them from its init system).` };
   }
   const tmp = (await host.must('making a temporary folder', ['mktemp', '-d', '/tmp/mpop-units.XXXXXX'])).trim();
@@ -171,7 +176,8 @@ export async function startServices(host: RemoteHost, l: NodeLayout, systemd: bo
     await wireDown(host, l);
     await host.mustSh(
       'installing and starting the wire-up and vssh units',
-      'set -e; install -m 0644 "$1/wire-up.service" "$1/vssh.service" /etc/systemd/system/; systemctl daemon-reload; systemctl enable --now wire-up.service vssh.service',
+      // restart, not only enable --now: a unit an earlier enroll started would keep the node's old key.
+      'set -e; install -m 0644 "$1/wire-up.service" "$1/vssh.service" /etc/systemd/system/; systemctl daemon-reload; systemctl enable wire-up.service vssh.service; systemctl restart wire-up.service vssh.service',
       [tmp],
       { root: true, timeoutMs: 60_000 },
     );

@@ -12,7 +12,7 @@ import { controllerVersions } from '../../src/enroll/packages.js';
 import { RemoteHost } from '../../src/enroll/remote.js';
 import { sshConnect } from '../../src/enroll/ssh.js';
 import { isMpopError } from '../../src/errors.js';
-import { hasSshd, Sshd, startSshd } from './sshd.js';
+import { hasSshd, hasSudo, Sshd, startSshd } from './sshd.js';
 
 const root = process.getuid?.() === 0;
 const MPOP_BIN = fileURLToPath(new URL('../../bin/run.js', import.meta.url));
@@ -103,6 +103,28 @@ describe.skipIf(!root || !hasSshd())('mpop enroll against a real sshd on loopbac
     expect(err.message).toContain(`${sshd.user} on 127.0.0.1 is not root and has no passwordless sudo`);
     expect(err.steps.map((s) => `${s.step}:${s.status}`)).toEqual(['connect:ok', 'system:ok', 'root:failed']);
     expect(err.steps[1]!.detail).toMatch(/^Linux x86_64|^Linux aarch64/);
+  });
+
+  it.skipIf(!hasSudo())('a user with passwordless sudo passes root, and root commands go through sudo -n with their env and words intact', async () => {
+    const revoke = sshd.grantSudo();
+    try {
+      const err = await failure(enroll(base({ target: `${sshd.user}@127.0.0.1`, auth: { password: sshd.password }, skipInstall: true, prefix: '/nonexistent-prefix' })));
+      expect(err.steps.find((s) => s.step === 'root')).toMatchObject({ status: 'ok', detail: `${sshd.user} has passwordless sudo` });
+      expect(err.step).toBe('packages');
+      const s = await sshConnect({ host: '127.0.0.1', port: sshd.port, user: sshd.user, knownHosts: join(home, 'mpop', 'known_hosts'), acceptHostKey: sshd.fingerprint }, { password: sshd.password });
+      try {
+        const host = new RemoteHost(s, '127.0.0.1');
+        host.privilege = 'sudo';
+        const r = await host.run(['sh', '-c', 'echo "$(id -u) $MESHPOP_HOME"'], { root: true, env: { MESHPOP_HOME: "/var/lib/it's here" } });
+        expect(r.stdout.trim()).toBe("0 /var/lib/it's here");
+        const sh = await host.sh('id -u; printf "%s|" "$@"', ['a b', '$(id)'], { root: true });
+        expect(sh.stdout).toBe('0\na b|$(id)|');
+      } finally {
+        s.close();
+      }
+    } finally {
+      revoke();
+    }
   });
 
   it('with --skip-install, a host without the packages stops at packages, and no token was made', async () => {

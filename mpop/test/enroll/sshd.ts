@@ -23,8 +23,20 @@ export interface Sshd {
   user: string;
   password: string;
   log(): string;
+  /** grantSudo gives the test user passwordless sudo (a file in /etc/sudoers.d) until revoked or stop() */
+  grantSudo(): () => void;
   stop(): Promise<void>;
 }
+
+/** hasSudo tells whether sudo is installed. */
+export const hasSudo = (): boolean => {
+  try {
+    execFileSync('sudo', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 export const hasSshd = (): boolean => {
   try {
@@ -98,6 +110,8 @@ export async function startSshd(): Promise<Sshd> {
     }
     const fingerprint = execFileSync('ssh-keygen', ['-lf', join(dir, 'host_ed25519.pub')], { encoding: 'utf8' }).split(' ')[1]!;
     const proc = child;
+    const sudoers = `/etc/sudoers.d/mpop-enroll-${user}`;
+    const revoke = (): void => rmSync(sudoers, { force: true });
     return {
       port,
       dir,
@@ -108,7 +122,12 @@ export async function startSshd(): Promise<Sshd> {
       user,
       password,
       log: () => readFileSync(join(dir, 'sshd.log'), 'utf8'),
+      grantSudo: () => {
+        writeFileSync(sudoers, `${user} ALL=(ALL) NOPASSWD:ALL\n`, { mode: 0o440 });
+        return revoke;
+      },
       stop: async () => {
+        revoke();
         if (proc.exitCode === null && proc.signalCode === null) {
           const done = new Promise((r) => proc.once('exit', r));
           proc.kill('SIGTERM');
