@@ -1,4 +1,6 @@
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execa } from 'execa';
 import { Fleet, loopFleet, readJson } from '../fleet.js';
@@ -155,6 +157,36 @@ describe('mpop status / info / hw / gpu / temp / services / ports / ps / diff / 
     const none = await fast(['nothing-like-it', '--json']);
     expect(none.exitCode).toBe(3);
     expect(json(none).error.code).toBe('MPOP_NO_MATCH');
+  });
+
+  it('gpu, temp and services tables, where the tools are there (fake programs printing the documented formats)', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'mpop-facts-cli-'));
+    const path = process.env.PATH;
+    const fake = (name: string, fixture: string): void => {
+      copyFileSync(new URL(`../fixtures/facts/${fixture}`, import.meta.url), join(bin, `${name}.out`));
+      writeFileSync(join(bin, name), `#!/bin/sh\ncat '${join(bin, `${name}.out`)}'\n`, { mode: 0o755 });
+    };
+    fake('nvidia-smi', 'nvidia-smi-query.stdout');
+    fake('sensors', 'sensors-chips.stdout');
+    fake('systemctl', 'systemctl-units.json.stdout');
+    process.env.PATH = `${bin}:${path}`; // the daemons run in this process: their commands find the fakes
+    try {
+      const gpu = String((await fleet.mpop(['gpu', 'n1'])).stdout);
+      expect(gpu).toMatch(/^NODE\s+#\s+NAME\s+MEMORY\s+UTIL\s+TEMP\s+POWER\s+FAN\s+DRIVER$/m);
+      expect(gpu).toMatch(/^n1\s+1\s+NVIDIA GeForce RTX 3090\s+20\.0 GiB \/ 24\.0 GiB\s+97%\s+78°C\s+298\.11 W \/ 350 W\s+65%\s+535\.129\.03$/m);
+      expect(gpu).toMatch(/^n1\s+2\s+Tesla T4, Rev\. B\s+0 B \/ 16\.0 GiB\s+-\s+41°C\s+-\s+30%/m);
+      const temp = String((await fleet.mpop(['temp', 'n1'])).stdout);
+      expect(temp).toMatch(/^n1\s+coretemp-isa-0000\s+Package id 0\s+52°C\s+80°C\s+100°C\s+sensors$/m);
+      expect(temp).toMatch(/^n1\s+nct6775-isa-0290\s+fan1\s+1205 RPM/m);
+      expect(temp).not.toContain('in0'); // voltages only with --all
+      expect(String((await fleet.mpop(['temp', 'n1', '--all'])).stdout)).toMatch(/^n1\s+nct6775-isa-0290\s+in0\s+0\.9 V\s+1\.7 V/m);
+      const svc = String((await fleet.mpop(['services', 'n1'])).stdout);
+      expect(svc).toMatch(/^NODE\s+UNIT\s+LOAD\s+ACTIVE\s+SUB\s+DESCRIPTION$/m);
+      expect(svc).toMatch(/^n1\s+nginx\.service\s+loaded\s+failed\s+failed\s+A high performance web server/m);
+    } finally {
+      process.env.PATH = path;
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 });
 
