@@ -164,7 +164,7 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
       let report: InstallReport;
       if (!stale.length || opts.skipInstall) {
         if (before.some((b) => !b.path)) {
-          throw new MpopError('MPOP_ENROLL', `--skip-install, but ${before.filter((b) => !b.path).map((b) => b.bin).join(', ')} ${before.filter((b) => !b.path).length > 1 ? 'are' : 'is'} not on ${address} (looked on PATH and in ${prefix}/bin): install the MeshPOP packages there, or enroll without --skip-install.`);
+          throw new MpopError('MPOP_ENROLL', `--skip-install, but ${before.filter((b) => !b.path).map((b) => b.bin).join(', ')} ${before.filter((b) => !b.path).length > 1 ? 'are' : 'is'} not on ${address} (looked in ${prefix}/bin and on PATH): install the MeshPOP packages there, or enroll without --skip-install.`);
         }
         report = { action: stale.length ? 'skipped' : 'present', bins: binsOf(before), versions: Object.fromEntries(before.map((b) => [b.pkg, b.version!])) };
         Object.assign(layout.bins, report.bins);

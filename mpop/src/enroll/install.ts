@@ -14,11 +14,11 @@ export interface InstalledBin {
   version?: string;
 }
 
-/** findBins looks for sv, wire and vssh on the host's PATH (and in `prefix`/bin) and asks each its version. */
+/** findBins looks for sv, wire and vssh in `prefix`/bin, then on the host's PATH, and asks each its version. */
 export async function findBins(host: RemoteHost, prefix: string): Promise<InstalledBin[]> {
   const out: InstalledBin[] = [];
   for (const { pkg, bin } of MESHPOP_PACKAGES) {
-    const r = await host.sh('PATH="$PATH:$1/bin"; p=$(command -v "$2") || exit 3; p=$(readlink -f "$p"); echo "$p"; "$p" --version', [prefix, bin]);
+    const r = await host.sh('PATH="$1/bin:$PATH"; p=$(command -v "$2") || exit 3; p=$(readlink -f "$p"); echo "$p"; "$p" --version', [prefix, bin]);
     const [path, ...rest] = r.stdout.trim().split('\n');
     const v = r.code === 0 ? parseBinVersion(rest.join('\n')) : undefined;
     out.push({ bin, pkg, ...(path && v?.pkg === pkg ? { path, version: v.version } : {}) });
