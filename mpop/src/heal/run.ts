@@ -1,7 +1,7 @@
 import type { Pool, SysInfo, VsshClient } from '@meshpop/vssh';
 import { MpopError, errorInfo } from '../errors.js';
 import { fanout, type FanoutOptions, type FanoutResult } from '../fanout/run.js';
-import { appendAudit } from './audit.js';
+import { appendAudit, type AuditEntry } from './audit.js';
 import type { CheckResult, CheckStatus, FixOutcome, HealCheck, HealContext } from './check.js';
 import { CHECKS } from './checks/index.js';
 import type { HealConfig } from './config.js';
@@ -110,7 +110,7 @@ async function fixAndRecheck(check: HealCheck, ctx: HealContext, found: CheckRes
   if (outcome.notRun) return { ...outcome, result: 'not run' };
   const after = await runCheck(check, contextFor(ctx.node, ctx.client, ctx.config, ctx.signal));
   const result = !outcome.ok ? 'fix failed' : after.status === 'ok' || after.status === 'warn' ? 'fixed' : 'still failing';
-  const entry = {
+  const entry: AuditEntry = {
     time: new Date().toISOString(), node: ctx.node, check: check.name, action: outcome.action, result,
     before: { status: found.status, diagnosis: found.diagnosis }, after: { status: after.status, diagnosis: after.diagnosis }, detail: outcome.detail,
     ...(outcome.freedBytes !== undefined ? { freedBytes: outcome.freedBytes } : {}),

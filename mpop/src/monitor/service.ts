@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { writeServiceUnit, type ServiceUnit } from '@meshpop/wire';
 import { MpopError } from '../errors.js';
 import { parseDuration } from '../cli/format.js';
+import { DEFAULT_RETENTION, parseDownsample } from './retention.js';
 
 /** MonitorServiceOptions are what the monitor's unit runs with. */
 export interface MonitorServiceOptions {
@@ -22,20 +23,23 @@ export interface MonitorServiceOptions {
 /** MONITOR_UNIT is the monitor service's name. */
 export const MONITOR_UNIT = 'mpop-monitor';
 
-const SAFE_ARG = /^[A-Za-z0-9@%+=:,./_*!&-]+$/;
+/** SAFE_ARG is what a word of the unit may hold: no spaces, quotes, $ or ; (shell-like in ExecStart), no % (a unit specifier). */
+const SAFE_ARG = /^[A-Za-z0-9@+=:,./_*!&-]+$/;
 
 /** monitorCommand is the command line the service runs (each word checked: no quoting games in a unit file). */
 export function monitorCommand(o: MonitorServiceOptions): string[] {
   if (o.interval) parseDuration(o.interval, '--interval');
+  const retentionMs = o.retention ? parseDuration(o.retention, '--retention') : DEFAULT_RETENTION.retentionMs;
+  if (o.downsample?.length) parseDownsample(o.downsample, retentionMs);
   const argv = [process.execPath, o.bin ?? fileURLToPath(new URL('../../bin/run.js', import.meta.url)), 'monitor', ...(o.target ? [o.target] : []), '--interval', o.interval ?? '30s', ...(o.retention ? ['--retention', o.retention] : []), ...(o.downsample ?? []).flatMap((d) => ['--downsample', d])];
   const bad = argv.find((a) => !SAFE_ARG.test(a));
-  if (bad !== undefined) throw new MpopError('MPOP_USAGE', `"${bad}" cannot go into a unit's command line (letters, digits and @%+=:,./_*!&- only)`);
+  if (bad !== undefined) throw new MpopError('MPOP_USAGE', `"${bad}" cannot go into a unit's command line (letters, digits and @+=:,./_*!&- only)`);
   return argv;
 }
 
 /** monitorUnit is the systemd unit that runs `mpop monitor` (wire's unit style: restarts, SIGTERM finishes the round). */
 export function monitorUnit(o: MonitorServiceOptions): ServiceUnit {
-  for (const f of [o.home, o.vaultKeyFile, o.vaultPasswordFile]) if (f !== undefined && !SAFE_ARG.test(f)) throw new MpopError('MPOP_USAGE', `"${f}" cannot go into a unit file (letters, digits and @%+=:,./_*!&- only)`);
+  for (const f of [o.home, o.vaultKeyFile, o.vaultPasswordFile]) if (f !== undefined && !SAFE_ARG.test(f)) throw new MpopError('MPOP_USAGE', `"${f}" cannot go into a unit file (letters, digits and @+=:,./_*!&- only)`);
   return {
     name: MONITOR_UNIT,
     description: 'MeshPOP fleet monitor (mpop monitor: samples into monitor.db, raises alerts)',

@@ -184,6 +184,10 @@ describe('mpop monitor, trend, alerts, heal and install-service (the built CLI)'
       expect(String(bad.stderr)).toMatch(/cannot go into a unit file/);
       const badIv = await fleet.mpop(['install-service', 'monitor', '--dir', dir, '--interval', 'x;rm']);
       expect(badIv.exitCode).toBe(2);
+      for (const args of [['--target', '50%'], ['--target', 'a;b'], ['--retention', 'forever'], ['--downsample', '1h']]) {
+        const r2 = await fleet.mpop(['install-service', 'monitor', '--dir', dir, ...args]);
+        expect(r2.exitCode, args.join(' ')).toBe(2);
+      }
       const other = await fleet.mpop(['install-service', 'dashboard', '--dir', dir]);
       expect(other.exitCode).toBe(2);
     } finally {
