@@ -9,6 +9,7 @@ import { knownHostsPath } from './known-hosts.js';
 import { joinWire, NodeLayout, prepareVault, ServicesReport, startServices } from './node-setup.js';
 import { controllerVersions, MeshpopBin } from './packages.js';
 import { RemoteHost } from './remote.js';
+import { printable } from './shell.js';
 import { SshAuth, sshConnect } from './ssh.js';
 import { checkNodeRuntime, checkRoot, checkSystem, HostSystem } from './system.js';
 import { checkCoordinator, createJoinToken, registeredNode, revokeJoinToken } from './token.js';
@@ -185,8 +186,11 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
     });
     const meshIp = await step('join', async () => {
       const vault = await prepareVault(host, layout);
-      const ip = await joinWire(host, layout, token.token, { ...(opts.signal ? { signal: opts.signal } : {}) });
+      const said = await joinWire(host, layout, token.token, { ...(opts.signal ? { signal: opts.signal } : {}) });
       joined = true;
+      // The registry, not the host, says which address the node has.
+      const ip = registeredNode(opts.home, opts.name)?.meshIp;
+      if (!ip) throw new MpopError('MPOP_ENROLL', `${address} says it joined (${printable(said).slice(0, 40)}), but ${opts.name} is not in this coordinator's registry: is its wire up pointed at another coordinator?`);
       return { value: ip, detail: `joined as ${opts.name} (${ip}); vault ${vault === 'created' ? 'made' : 'kept'} at ${layout.home}/vault, opened with ${layout.home}/vault.key` };
     });
     const services = await step('services', async () => {

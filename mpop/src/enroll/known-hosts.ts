@@ -21,7 +21,8 @@ export function knownHostsPath(home: string): string {
 /** hostKeyOf reads an SSH host key blob (RFC 4253 string: type, then the key) into its type and fingerprint. */
 export function hostKeyOf(blob: Buffer): HostKey {
   const len = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
-  const type = len > 0 && len < 64 && blob.length >= 4 + len ? blob.subarray(4, 4 + len).toString('latin1') : 'unknown';
+  const raw = len > 0 && len < 64 && blob.length >= 4 + len ? blob.subarray(4, 4 + len).toString('latin1') : '';
+  const type = /^[A-Za-z0-9@._-]+$/.test(raw) ? raw : 'unknown';
   return { type, fingerprint: fingerprintOf(blob) };
 }
 

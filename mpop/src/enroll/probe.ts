@@ -1,3 +1,5 @@
+import { printable } from './shell.js';
+
 /**
  * The parsers of what enroll asks a host: `uname -sm`, /etc/os-release, `node --version`, and the
  * `--version` line of MeshPOP's oclif bins (`@meshpop/wire/0.1.0 linux-x64 node-v20.20.0`).
@@ -39,8 +41,8 @@ export function parseOsRelease(text: string): OsRelease {
     if (/^(["']).*\1$/.test(v)) v = v.slice(1, -1).replace(/\\(["$`\\])/g, '$1');
     kv.set(m[1]!, v);
   }
-  const id = kv.get('ID') ?? 'linux';
-  return { id, idLike: (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean), versionId: kv.get('VERSION_ID') ?? '', prettyName: kv.get('PRETTY_NAME') ?? id };
+  const id = printable(kv.get('ID') ?? 'linux').slice(0, 40);
+  return { id, idLike: (kv.get('ID_LIKE') ?? '').split(/\s+/).filter(Boolean), versionId: kv.get('VERSION_ID') ?? '', prettyName: printable(kv.get('PRETTY_NAME') ?? id).slice(0, 80) };
 }
 
 /** isDebianLike tells a distribution that installs with apt (Debian, Ubuntu and their kin). */

@@ -1,5 +1,5 @@
 import { MpopError } from '../errors.js';
-import { asRoot, commandLine, quote } from './shell.js';
+import { asRoot, commandLine, printable, quote } from './shell.js';
 import type { RunResult, SshSession } from './ssh.js';
 
 /** Privilege is how root is had on a host: logged in as root, or through passwordless sudo. */
@@ -63,6 +63,6 @@ export function check(what: string, label: string, r: RunResult): string {
 
 /** tail is the last few non-empty lines of an output, on one line, at most 400 characters. */
 export function tail(text: string, lines = 3): string {
-  const t = text.trim().split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | ');
+  const t = printable(text.trim().split('\n').map((l) => l.trim()).filter(Boolean).slice(-lines).join(' | '));
   return t.length > 400 ? '...' + t.slice(-400) : t;
 }

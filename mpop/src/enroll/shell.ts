@@ -23,3 +23,9 @@ export function asRoot(argv: readonly string[], how: 'root' | 'sudo', env: Recor
 export function script(text: string, how?: 'root' | 'sudo'): string {
   return commandLine([...(how === 'sudo' ? ['sudo', '-n'] : []), 'sh', '-c', text]);
 }
+
+/** printable drops control characters (terminal escapes included) from text a host sent, before it is shown. */
+export function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[0-9;?]*[ -\/]*[@-~]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
+}

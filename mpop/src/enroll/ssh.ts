@@ -3,6 +3,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { MpopError } from '../errors.js';
 import { checkHostKey, hostKeyOf, HostKey, HostKeyStatus } from './known-hosts.js';
+import { printable } from './shell.js';
 
 /** SshAuth is how enroll logs in: a private key (with its passphrase), a password, and/or an ssh-agent socket. */
 export interface SshAuth {
@@ -144,7 +145,7 @@ export async function sshConnect(target: SshTarget, auth: SshAuth, signal?: Abor
     try {
       client.connect({ ...config, debug: (line: string) => {
         const m = /Remote ident: '([^']+)'/.exec(line);
-        if (m) banner = m[1]!;
+        if (m) banner = printable(m[1]!).slice(0, 100);
       } });
     } catch (err) {
       reject(new MpopError('MPOP_USAGE', `cannot connect to ${where}: ${(err as Error).message}`));

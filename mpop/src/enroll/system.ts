@@ -1,6 +1,7 @@
 import { MpopError } from '../errors.js';
 import { atLeast, isDebianLike, NODE_MIN, OsRelease, parseOsRelease, parseUname, parseVersion, Platform } from './probe.js';
 import { Privilege, RemoteHost, tail } from './remote.js';
+import { printable } from './shell.js';
 
 /** HostSystem is what enroll learned of a host: kernel and architecture, distribution, whether it runs systemd. */
 export interface HostSystem extends Platform {
@@ -42,7 +43,7 @@ export interface NodeRuntime {
 async function findNode(host: RemoteHost): Promise<{ path: string; version: string } | undefined> {
   const r = await host.sh('p=$(command -v node) && echo "$p" && "$p" --version');
   const [path, version] = r.stdout.trim().split('\n');
-  return r.code === 0 && path && version ? { path, version: version.trim() } : undefined;
+  return r.code === 0 && path && version ? { path: printable(path), version: printable(version.trim()).slice(0, 40) } : undefined;
 }
 
 /**

@@ -7,7 +7,7 @@ import { checkHostKey, fingerprintOf, hostKeyOf, hostSpec } from '../../src/enro
 import { unitTexts } from '../../src/enroll/node-setup.js';
 import { nodePackageJson } from '../../src/enroll/packages.js';
 import { atLeast, isDebianLike, NODE_MIN, parseBinVersion, parseOsRelease, parseUname, parseVersion } from '../../src/enroll/probe.js';
-import { asRoot, commandLine, quote } from '../../src/enroll/shell.js';
+import { asRoot, commandLine, printable, quote } from '../../src/enroll/shell.js';
 import { parseTarget } from '../../src/enroll/target.js';
 
 describe('enroll: what a host says of itself', () => {
@@ -52,6 +52,12 @@ describe('enroll: command lines and targets', () => {
     expect(quote('/usr/bin/node')).toBe('/usr/bin/node');
     expect(asRoot(['id'], 'sudo', { MESHPOP_HOME: '/var/lib/mesh pop' })).toBe("sudo -n env 'MESHPOP_HOME=/var/lib/mesh pop' id");
     expect(asRoot(['id'], 'root')).toBe('id');
+  });
+
+  it('drops terminal escapes and control characters a host could send', () => {
+    expect(printable('Debian\x1b[2J\x1b]0;owned\x07 12\r\x00')).toBe('Debian]0;owned 12');
+    expect(printable('plain ünïcode')).toBe('plain ünïcode');
+    expect(parseOsRelease('PRETTY_NAME="Evil\x1b[31mOS"\n').prettyName).toBe('EvilOS');
   });
 
   it('reads user@host, defaults to root, and refuses what is not a host', () => {
