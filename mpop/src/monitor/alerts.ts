@@ -73,7 +73,8 @@ function conditionsOf(db: MonitorDb, s: NodeSample, rules: AlertRules, open: Row
     out.set('load', [{ subject: '', firing: firing || stillOver, value: s.load[0], threshold: limit, message: `${s.node}'s load1 is ${s.load[0].toFixed(2)}, above ${limit} (${rules.load} x ${s.cores} cores) for ${rules.loadSamples} samples` }]);
   }
   const disks: Condition[] = s.disks.map((d) => ({ subject: d.mount, firing: d.usePct > rules.disk, value: d.usePct, threshold: rules.disk, message: `${s.node}:${d.mount} is ${d.usePct}% full (alert above ${rules.disk}%)` }));
-  for (const o of open) if (o.rule === 'disk' && !s.disks.some((d) => d.mount === o.subject)) disks.push({ subject: o.subject, firing: false, value: null, threshold: o.threshold, message: `${s.node}:${o.subject} is no longer mounted` });
+  // A mount gone from a list that has others was unmounted; an empty list is a reading that failed, which clears nothing.
+  for (const o of open) if (o.rule === 'disk' && !s.disks.some((d) => d.mount === o.subject)) disks.push(s.disks.length ? { subject: o.subject, firing: false, value: null, threshold: o.threshold, message: `${s.node}:${o.subject} is no longer mounted` } : { subject: o.subject, unknown: true });
   out.set('disk', disks);
   return out;
 }

@@ -145,3 +145,28 @@ describe('monitor.db: downsampling, retention, trend, damaged files', () => {
     expect(() => parseDownsample(['1d=soon'], 30 * 24 * H)).toThrow(/not a duration/);
   });
 });
+
+describe('alert rules on synthetic rounds', () => {
+  it('a mount that goes away resolves its alert; a round with no disk reading at all keeps it', async () => {
+    const { evaluateAlerts, listAlerts } = await import('../../src/monitor/alerts.js');
+    const dir = mkdtempSync(join(tmpdir(), 'mpop-alerts-'));
+    try {
+      const db = openMonitorDb(join(dir, 'a.db'), { create: true });
+      const rules = { disk: 90, memory: 10, load: 2, loadSamples: 3, unreachableRounds: 2 };
+      const two = (t: number, disks: NodeSample['disks']): NodeSample[] => [{ ...sample('n1', t, 5), disks }];
+      const full = { mount: '/data', usePct: 95, used: 95, total: 100, inodesPct: 1 };
+      const root = { mount: '/', usePct: 10, used: 10, total: 100, inodesPct: 1 };
+      for (const [t, disks] of [[1, [root, full]], [2, []], [3, [root]]] as const) {
+        const round = two(NOW + t * 1000, [...disks]);
+        insertRound(db, round);
+        evaluateAlerts(db, round, rules);
+        const open = listAlerts(db).map((a) => `${a.rule}:${a.subject}`);
+        expect(open, `round ${t}`).toEqual(t < 3 ? ['disk:/data'] : []);
+      }
+      expect(listAlerts(db, { all: true })[0]!.message).toMatch(/95% full/);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
