@@ -21,7 +21,8 @@ export const MAX_LOG_BYTES = 32 * 1024 * 1024;
 export function parseReaderOutput(reader: Reader, stdout: string, stderr: string, ctx: TimeContext): { entries: LogEntry[]; timed: number } {
   switch (reader.kind) {
     case 'journal': {
-      const entries = splitLines(stdout).map(journalEntry).filter((e): e is LogEntry => e !== undefined);
+      // The journal's order is its sequence numbers; two streams' entries can be out of time order there.
+      const entries = byTime(splitLines(stdout).map(journalEntry).filter((e): e is LogEntry => e !== undefined));
       return { entries, timed: entries.length };
     }
     case 'dmesg': {
@@ -47,7 +48,9 @@ export async function readOnce(node: string, client: VsshClient, reader: Reader,
   const notes: string[] = [];
   // Container stderr is the container's own output; anything else on stderr is the reader's complaint.
   const complaint = reader.kind === 'container' ? '' : stderr.trim();
-  if (r.exitCode !== 0 || (complaint && !stdout)) {
+  // journalctl --grep exits 1 when nothing matched, saying nothing: that is an empty answer, not a failure.
+  const noMatch = reader.kind === 'journal' && r.exitCode === 1 && !stdout.trim() && !complaint;
+  if ((r.exitCode !== 0 && !noMatch) || (complaint && !stdout)) {
     const why = (reader.kind === 'container' ? stderr : complaint).trim().split('\n').slice(-3).join(' / ').slice(0, 400);
     const what = reader.fetch && 'argv' in reader.fetch ? reader.fetch.argv[0] : 'the reader';
     throw new MpopError('MPOP_REMOTE', `reading ${reader.label} on ${node} failed (${what === 'sh' ? 'exit' : `${what} exited`} ${r.exitCode ?? r.signal})${why ? `: ${why}` : ''}`);
