@@ -83,7 +83,7 @@ async function startWireUp(host: RemoteHost, l: NodeLayout, extra: string[], opt
   const mark = Number((await host.sh('wc -c < "$1" 2>/dev/null || echo 0', [log], { root: true })).stdout.trim()) || 0;
   const pid = await startDetached(host, l, [l.node, l.bins.wire, 'up', ...extra, '--interface', l.iface], log);
   const logTail = async (): Promise<string> => (await host.sh('tail -c +$(($2 + 1)) "$1" 2>/dev/null | tail -n 5', [log, String(mark)], { root: true })).stdout;
-  const deadline = Date.now() + (opts.timeoutMs ?? 45_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 90_000);
   for (;;) {
     if (opts.signal?.aborted) throw new MpopError('MPOP_CANCELLED', 'cancelled');
     const alive = (await host.run(['kill', '-0', String(pid)], { root: true })).code === 0;
@@ -91,7 +91,7 @@ async function startWireUp(host: RemoteHost, l: NodeLayout, extra: string[], opt
     if (alive && s?.up && s.meshIp) return s.meshIp;
     if (!alive) throw new MpopError('MPOP_ENROLL', `${what} exited on ${host.label}: ${readable(await logTail()) || 'it wrote nothing'} (log: ${log})`);
     if (Date.now() > deadline) {
-      throw new MpopError('MPOP_TIMEOUT', `the node on ${host.label} did not come up in the mesh within ${Math.round((opts.timeoutMs ?? 45_000) / 1000)} s: ${readable(await logTail()) || `${what} wrote nothing`} (log: ${log}; it still runs as pid ${pid})`);
+      throw new MpopError('MPOP_TIMEOUT', `the node on ${host.label} did not come up in the mesh within ${Math.round((opts.timeoutMs ?? 90_000) / 1000)} s: ${readable(await logTail()) || `${what} wrote nothing`} (log: ${log}; it still runs as pid ${pid})`);
     }
     await sleep(1000);
   }
