@@ -14,3 +14,52 @@ export { fanout, waves, classify, OUTCOMES, DEFAULT_CONCURRENCY, type Outcome, t
 export { fold, type Folded } from './fanout/fold.js';
 export { recap, type RecapLine } from './fanout/recap.js';
 export { execFleet, commandText, type ExecRequest, type ExecValue, type ExecFleetOptions, type RemoteCommand } from './exec.js';
+export { listServers, type ServerRow } from './servers.js';
+export { recordRun, runSets } from './runs.js';
+
+// facts: status, info, hw, gpu, temp, services, ports, ps, diff, matrix
+export { fleetStatus, statusRow, levelOf, THRESHOLDS, type StatusRow, type Level } from './facts/status.js';
+export { nodeInfo, type NodeInfo } from './facts/info.js';
+export { fleetHardware, hardwareOf, type Hardware } from './facts/hw.js';
+export { gatherFacts, fleetGpus, fleetTemps, fleetPorts, fleetPackages, fleetServices, fleetProcs, report, type FactsOptions, type FactsReport, type NodeReport } from './facts/fleet.js';
+export { diffNodes, compareMaps, portScope, DIFF_SUBJECTS, type DiffSubject, type DiffOptions, type NodeDiff, type SubjectDiff, type Changed, type FileSide } from './facts/diff.js';
+export { meshMatrix, matrixTarget, type Matrix, type MatrixRow, type MatrixCell, type MatrixTarget, type MatrixOptions } from './facts/matrix.js';
+export { runTool, ToolError, ParseError, absent, TOOL_TIMEOUT_MS, type ToolRun, type ToolOptions, type Absent } from './facts/tool.js';
+export { readPorts, parseSs, SS_ARGV, type ListenSocket, type SocketProcess, type PortsFacts } from './facts/ss.js';
+export { readUnits, parseUnitsJson, parseUnitsPlain, unitsArgv, type Unit, type UnitQuery, type ServicesFacts } from './facts/systemctl.js';
+export { readProcs, parsePs, parseEtime, selectProcs, PS_ARGV, type Proc, type PsQuery, type PsFacts } from './facts/ps.js';
+export { readGpus, parseGpuCsv, NVIDIA_SMI_ARGV, GPU_FIELDS, type Gpu, type GpuFacts } from './facts/nvidiasmi.js';
+export { readTemps, parseSensorsJson, parseThermal, UNITS as SENSOR_UNITS, type Reading, type SensorKind, type TempFacts } from './facts/sensors.js';
+export { readPackages, parseDpkg, parseRpm, type Package, type PackagesFacts } from './facts/packages.js';
+
+// deploy: releases, rollback
+export { deployFleet, DEFAULT_KEEP, type DeployRequest, type DeployOptions, type DeployValue, type DeployStep, type Crossed } from './deploy/deploy.js';
+export { listReleases, rollbackFleet, type NodeReleases, type ReleaseRow, type RollbackRequest, type RollbackValue } from './deploy/releases.js';
+export { splitTargetPath, deployPaths, RELEASE_ID, type NodeState } from './deploy/layout.js';
+export type { HookResult } from './deploy/hooks.js';
+
+// monitor: samples, trend, alerts, the service
+export { openMonitorDb, SCHEMA_VERSION, type MonitorDb } from './monitor/db.js';
+export { sampleRound, readNode, sampleOf, downSample, parseDfInodes, parseNetDev, EXTRAS_ARGV, type NodeSample, type DiskSample } from './monitor/sample.js';
+export { insertRound, recentSamples, monitoredNodes, type RecentSample } from './monitor/store.js';
+export { maintain, parseDownsample, DEFAULT_RETENTION, type RetentionPolicy, type DownsampleStep, type MaintainResult } from './monitor/retention.js';
+export { evaluateAlerts, listAlerts, type Alert, type AlertChange, type AlertRule } from './monitor/alerts.js';
+export { runMonitor, MAX_STORE_FAILURES, type MonitorOptions, type MonitorSummary, type RoundResult } from './monitor/monitor.js';
+export { trend, sparkline, TREND_METRICS, type Trend, type TrendBucket, type TrendMetric, type TrendQuery } from './monitor/trend.js';
+export { installMonitorService, monitorUnit, monitorCommand, hasSystemd, MONITOR_UNIT, type MonitorServiceOptions, type InstalledService } from './monitor/service.js';
+
+// heal: checks and fixes
+export { readHealConfig, DEFAULT_HEAL_CONFIG, CHECK_NAMES, CLEANERS, type HealConfig, type AlertRules } from './heal/config.js';
+export type { HealCheck, HealContext, CheckResult, CheckStatus, FixOutcome } from './heal/check.js';
+export { CHECKS } from './heal/checks/index.js';
+export { healFleet, healNode, selectChecks, type CheckReport, type NodeHeal, type HealOptions } from './heal/run.js';
+export { appendAudit, type AuditEntry as HealAuditEntry } from './heal/audit.js';
+
+// enroll: a machine with only SSH joins the fleet
+export { enroll, EnrollError, ENROLL_STEPS, type EnrollOptions, type EnrollResult, type EnrollStep, type EnrollEvent, type StepReport } from './enroll/enroll.js';
+export { sshConnect, type SshAuth, type SshTarget, type SshSession, type RunResult } from './enroll/ssh.js';
+export { checkHostKey, knownHostsPath, fingerprintOf, hostKeyOf, type HostKey, type HostKeyStatus } from './enroll/known-hosts.js';
+export { parseTarget } from './enroll/target.js';
+export { controllerVersions, packMeshpop, MESHPOP_PACKAGES, type Tarball } from './enroll/packages.js';
+export type { InstallReport } from './enroll/install.js';
+export type { ServicesReport } from './enroll/node-setup.js';
