@@ -122,7 +122,8 @@ export async function openSemantic(opts: SemanticOptions = {}): Promise<Semantic
       await sem.deleteDocument(node, path);
       const chunks = chunkLines(body);
       if (!chunks.length) return 0;
-      const embeddings = await emb.generate(chunks.map((c) => `${path}\n${c.text}`));
+      const label = path.split("/").slice(-2).join("/");
+      const embeddings = await emb.generate(chunks.map((c) => `${label}\n${c.text}`));
       const ids = chunks.map((c) => createHash('sha256').update(`${node}\0${path}\0${c.start}`).digest('hex').slice(0, 32));
       await guarded(() => collection.upsert({ ids, embeddings, documents: chunks.map((c) => c.text), metadatas: chunks.map((c) => ({ node, path, start: c.start, end: c.end })) }));
       return chunks.length;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { join, sep } from 'node:path';
 import { MeshdbError } from '../errors.js';
 
 /** freePort asks the kernel for a free loopback port. */
@@ -43,7 +43,8 @@ export class ChromaServer {
   /** start runs `node chromadb/dist/cli.mjs run --path DIR --port N` on loopback and waits for its heartbeat. */
   async start(timeoutMs = 20_000): Promise<void> {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const cli = join(dirname(createRequire(import.meta.url).resolve('chromadb')), 'cli.mjs');
+    const main = createRequire(import.meta.url).resolve('chromadb');
+    const cli = join(main.slice(0, main.lastIndexOf(`${sep}dist${sep}`)), 'dist', 'cli.mjs');
     const port = await freePort();
     this.url = `http://127.0.0.1:${port}`;
     let stderr = '';
