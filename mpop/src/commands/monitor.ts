@@ -1,5 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { MpopCommand, paint, parseDuration } from '../cli/base.js';
+import { progress, type Progress } from '../cli/progress.js';
 import { readHealConfig } from '../heal/config.js';
 import { openMonitorDb } from '../monitor/db.js';
 import { runMonitor, type MonitorSummary, type RoundResult } from '../monitor/monitor.js';
@@ -43,6 +44,7 @@ export default class Monitor extends MpopCommand {
     (await this.inventory(flags.inventory)).resolve(target); // a bad target fails now, not at the first round
     const json = this.jsonEnabled();
     const c = paint(process.stdout);
+    let bar: Progress | undefined;
     const summary = await runMonitor(this.pool, {
       db: this.paths.monitorDb,
       nodes: async () => (await this.inventory(flags.inventory)).resolve(target),
@@ -53,7 +55,14 @@ export default class Monitor extends MpopCommand {
       ...(flags.timeout ? { timeoutMs: parseDuration(flags.timeout, '--timeout') } : {}),
       ...(flags.concurrency ? { concurrency: flags.concurrency } : {}),
       signal: this.signal(),
+      onProgress: (p) => {
+        if (json) return;
+        bar ??= progress();
+        bar.update(`round: ${p.done}/${p.total} nodes`, p.done, p.total);
+      },
       onRound: (r) => {
+        bar?.stop();
+        bar = undefined;
         if (!json) this.log(roundLine(r, c));
       },
     });

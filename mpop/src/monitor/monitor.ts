@@ -1,4 +1,5 @@
 import type { Pool } from '@meshpop/vssh';
+import type { FanoutOptions } from '../fanout/run.js';
 import { DEFAULT_HEAL_CONFIG, type AlertRules } from '../heal/config.js';
 import { MpopError, errorInfo } from '../errors.js';
 import { evaluateAlerts, type AlertChange } from './alerts.js';
@@ -28,6 +29,8 @@ export interface MonitorOptions {
   /** stops the run after the round in progress (which is finished and stored) */
   signal?: AbortSignal;
   onRound?: (r: RoundResult) => void;
+  /** the round's fan-out progress (for a progress display) */
+  onProgress?: FanoutOptions['onProgress'];
 }
 
 /** RoundResult is one stored round. */
@@ -77,7 +80,7 @@ export async function runMonitor(pool: Pool, opts: MonitorOptions): Promise<Moni
         if (!rounds) throw err;
         notes.push(`the fleet could not be read (${errorInfo(err).message}); sampling the ${nodes.length} node(s) of the round before`);
       }
-      const samples = await sampleRound(pool, nodes, { timeoutMs: opts.timeoutMs ?? 20_000, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
+      const samples = await sampleRound(pool, nodes, { timeoutMs: opts.timeoutMs ?? 20_000, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}), ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
       let alerts: AlertChange[] = [];
       let maintenance: MaintainResult = { merged: 0, buckets: 0, deleted: 0 };
       try {
