@@ -142,5 +142,8 @@ describe('a separately started Chroma server (--chroma-url)', () => {
     const r = await f.meshdb(['semantic', 'nightly database dump', '--chroma-url', url, '--json'], { timeout: 120_000 });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(JSON.parse(String(r.stdout)).hits[0].ref).toBe(`s1:${a}/ops/backup.md:1-2`);
+    const h = await f.meshdb(['search', '--hybrid', 'nightly database dump', '--chroma-url', url, '--json'], { timeout: 120_000 });
+    expect(h.exitCode, String(h.stderr)).toBe(0);
+    expect(JSON.parse(String(h.stdout)).hits[0].path).toBe(`${a}/ops/backup.md`);
   }, 120_000);
 });
