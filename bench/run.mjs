@@ -32,6 +32,7 @@ const TOOLS = [
   { packages: ['pass', 'gnupg'], present: () => onPath('pass') && onPath('gpg') },
   { packages: ['openssh-server', 'openssh-client'], present: () => onPath('ssh') && onPath('scp') && onPath('ssh-keygen') && (onPath('sshd') || existsSync('/usr/sbin/sshd')) },
   { packages: ['rsync'], present: () => onPath('rsync') },
+  { packages: ['ripgrep'], present: () => onPath('rg') },
 ];
 
 /** installTools installs with apt-get the packages of TOOLS whose programs are not already there. */
