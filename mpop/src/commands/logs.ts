@@ -30,8 +30,8 @@ export default class Logs extends MpopCommand {
     '<%= config.bin %> logs g3 container:api --since 10m',
   ];
   static override args = {
-    target: Args.string({ required: true, description: 'a node, @group, glob, comma list, all, @failed or @changed' }),
-    source: Args.string({ required: true, description: 'system, auth, kernel, nginx, a unit, /a/file, or container:NAME' }),
+    target: Args.string({ required: true, ignoreStdin: true, description: 'a node, @group, glob, comma list, all, @failed or @changed' }),
+    source: Args.string({ required: true, ignoreStdin: true, description: 'system, auth, kernel, nginx, a unit, /a/file, or container:NAME' }),
   };
   static override flags = {
     since: Flags.string({ char: 's', description: 'only entries since then: 30m, 1h, 2d (by each node\'s clock), or 2026-12-02T06:00:00Z' }),

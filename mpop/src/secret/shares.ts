@@ -101,6 +101,8 @@ export interface CollectValue {
   share: string;
   keyId: string;
   threshold: number;
+  /** how many shares the split made */
+  count: number;
   path: string;
   mode: string;
 }
@@ -138,11 +140,11 @@ export async function collectShares(pool: Pool, nodes: FleetNode[], opts: Collec
     const got = await readShare(client, shareFileName(vault, node), signal);
     const fn = byName.get(node)!;
     const { share, envelope } = await openShare(opts.master, got.text, { vault, node, nodeId: fn.id });
-    return { share, keyId: envelope.keyId, threshold: envelope.threshold, path: got.path, mode: got.mode };
+    return { share, keyId: envelope.keyId, threshold: envelope.threshold, count: envelope.count, path: got.path, mode: got.mode };
   }, opts);
   const good = run.results.filter((r) => r.outcome === 'ok' && r.value);
   const warnings = good.filter((r) => r.value!.mode !== '600' && r.value!.mode !== '400').map((r) => `the share file on ${r.node} (${r.value!.path}) has mode ${r.value!.mode}: other local users may read it (chmod 600)`);
-  const publicRun = { ...run, results: run.results.map(({ value, ...r }) => (value ? { ...r, value: { keyId: value.keyId, threshold: value.threshold, path: value.path, mode: value.mode } } : r)) };
+  const publicRun = { ...run, results: run.results.map(({ value, ...r }) => (value ? { ...r, value: { keyId: value.keyId, threshold: value.threshold, count: value.count, path: value.path, mode: value.mode } } : r)) };
   // The newest key's shares: group by key id and take the largest group (a share left from before an sv rekey is of an older key).
   const groups = new Map<string, typeof good>();
   for (const r of good) groups.set(r.value!.keyId, [...(groups.get(r.value!.keyId) ?? []), r]);
@@ -154,7 +156,11 @@ export async function collectShares(pool: Pool, nodes: FleetNode[], opts: Collec
     throw new MpopError('MPOP_SHARES', message);
   };
   if (!group.length) fail(`no good share found on ${nodes.length} node${nodes.length === 1 ? '' : 's'}; ${missing.join('; ')}`);
-  if (group.length < threshold) fail(`${group.length} good share${group.length === 1 ? '' : 's'} found, ${threshold} needed to rebuild the key; ${missing.join('; ')}`);
+  const count = group[0]?.value!.count ?? 0;
+  if (group.length < threshold) {
+    const more = missing.length ? missing.join('; ') : `the shares went to ${count} nodes: add more of them to the target`;
+    fail(`${group.length} good share${group.length === 1 ? '' : 's'} found, ${threshold} needed to rebuild the key; ${more}`);
+  }
   let opened: { vault: LocalVault; used: string[] } | undefined;
   let lastErr: unknown;
   let tries = 0;

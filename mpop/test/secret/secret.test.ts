@@ -43,13 +43,18 @@ describe('mpop secret and its Shamir shares over real loopback daemons', () => {
     const list = JSON.parse(String((await fleet.mpop(['secret', 'list', '--json'])).stdout));
     expect(list.secrets.map((s: { name: string }) => s.name)).toContain('app/db-password');
     expect(JSON.stringify(list)).not.toContain('hunter2');
+    // no VALUE at all: stdin too, bytes kept as they are (oclif would trim an argument it read from stdin)
+    const bare = await fleet.mpop(['secret', 'set', 'app/spaced'], { input: '  two spaces around  \n' });
+    expect(bare.exitCode, String(bare.stderr)).toBe(0);
+    expect(String(bare.stderr)).toBe('');
+    expect(JSON.parse(String((await fleet.mpop(['secret', 'get', 'app/spaced', '--json'])).stdout)).value).toBe('  two spaces around  ');
     const argv = await fleet.mpop(['secret', 'set', 'app/x', 'on-the-command-line']);
     expect(argv.exitCode).toBe(0);
     expect(String(argv.stderr)).toContain('visible to every user in ps');
     const missing = await fleet.mpop(['secret', 'get', 'app/nope']);
     expect(missing.exitCode).toBe(10);
     expect(String(missing.stderr)).toMatch(/^mpop: no secret named app\/nope/);
-    expect(audit().filter((a) => a.command === 'secret set').map((a) => a.names)).toEqual([['app/db-password'], ['app/x']]);
+    expect(audit().filter((a) => a.command === 'secret set').map((a) => a.names)).toEqual([['app/db-password'], ['app/spaced'], ['app/x']]);
     expect(readFileSync(join(fleet.home, 'mpop', 'audit.jsonl'), 'utf8')).not.toContain('hunter2');
     const locked = await fleet.mpop(['secret', 'list'], { env: noPassword() });
     expect(locked.exitCode).toBe(10);
@@ -91,6 +96,8 @@ describe('mpop secret and its Shamir shares over real loopback daemons', () => {
     const two = await fleet.mpop(['secret', 'shares', 'collect', 'n1,n2']);
     expect(two.exitCode).toBe(1);
     expect(String(two.stderr)).toMatch(/^mpop: 2 good shares found, 3 needed to rebuild the key/);
+    const one = await fleet.mpop(['secret', 'shares', 'collect', 'n4']);
+    expect(String(one.stderr)).toContain('1 good share found, 3 needed to rebuild the key; the shares went to 5 nodes: add more of them to the target');
     const down = await fleet.mpop(['secret', 'shares', 'collect', 'n1,n2,down1']);
     expect(String(down.stderr)).toMatch(/2 good shares found, 3 needed to rebuild the key; down1: /);
   });

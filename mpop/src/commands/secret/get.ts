@@ -8,7 +8,7 @@ export default class SecretGet extends MpopCommand {
     'The value goes to stdout only, as its bytes (a newline is added only on a terminal); nothing about it is logged ' +
     '(the vault\'s audit log records the name). --json prints {name, value, encoding}: utf8, or base64 for bytes that are not text.';
   static override examples = ['<%= config.bin %> secret get app/db-password', 'PGPASSWORD="$(<%= config.bin %> secret get app/db-password)" psql ...'];
-  static override args = { name: Args.string({ required: true, description: 'the secret\'s name (as in mpop secret list)' }) };
+  static override args = { name: Args.string({ required: true, ignoreStdin: true, description: 'the secret\'s name (as in mpop secret list)' }) };
 
   async run(): Promise<{ name: string; value: string; encoding: 'utf8' | 'base64' } | undefined> {
     const { args } = await this.parse(SecretGet);

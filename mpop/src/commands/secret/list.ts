@@ -8,6 +8,7 @@ export default class SecretList extends MpopCommand {
   static override examples = ['<%= config.bin %> secret list', '<%= config.bin %> secret list --json'];
 
   async run(): Promise<{ secrets: SecretInfo[] }> {
+    await this.parse(SecretList);
     const secrets = await listSecrets(this.home);
     if (!this.jsonEnabled()) {
       const c = paint(process.stdout);

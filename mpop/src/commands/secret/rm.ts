@@ -5,7 +5,7 @@ import { removeSecret } from '../../secret/vault.js';
 export default class SecretRm extends MpopCommand {
   static override summary = 'Remove a secret from the controller\'s vault.';
   static override examples = ['<%= config.bin %> secret rm app/old-token'];
-  static override args = { name: Args.string({ required: true, description: 'the secret\'s name' }) };
+  static override args = { name: Args.string({ required: true, ignoreStdin: true, description: 'the secret\'s name' }) };
 
   async run(): Promise<{ removed: string }> {
     const { args } = await this.parse(SecretRm);

@@ -15,8 +15,8 @@ export default class SecretSet extends MpopCommand {
     '<%= config.bin %> secret set tls/key --from-file key.pem --category tls',
   ];
   static override args = {
-    name: Args.string({ required: true, description: 'the secret\'s name (letters, digits, / _ . -)' }),
-    value: Args.string({ description: '- (or nothing) to read stdin; a literal value is visible in ps' }),
+    name: Args.string({ required: true, ignoreStdin: true, description: 'the secret\'s name (letters, digits, / _ . -)' }),
+    value: Args.string({ ignoreStdin: true, description: '- (or nothing) to read stdin; a literal value is visible in ps' }),
   };
   static override flags = {
     'from-file': Flags.string({ description: 'read the value from this file, bytes as they are' }),

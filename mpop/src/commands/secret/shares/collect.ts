@@ -21,7 +21,7 @@ export default class SharesCollect extends MpopCommand {
     '<%= config.bin %> secret shares collect @core --master-file /media/usb/vssh-master --new-password-file new-pw.txt',
     '<%= config.bin %> secret shares collect g1,g2,g3 --recover',
   ];
-  static override args = { target: Args.string({ required: true, description: 'nodes that hold shares (at least K of them)' }) };
+  static override args = { target: Args.string({ required: true, ignoreStdin: true, description: 'nodes that hold shares (at least K of them)' }) };
   static override flags = {
     recover: Flags.boolean({ description: 'unlock the vault with the rebuilt key (start its agent)' }),
     'new-password-file': Flags.string({ description: 'set the vault\'s password to the one in this file' }),

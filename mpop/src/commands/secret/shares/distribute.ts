@@ -14,7 +14,7 @@ export default class SharesDistribute extends MpopCommand {
     '(nodes, never shares). Keep a copy of vssh/master apart from the controller: a locked vault cannot give it, and ' +
     'collect needs it to reach the nodes (--master-file).';
   static override examples = ['<%= config.bin %> secret shares distribute @core --threshold 3', '<%= config.bin %> secret shares distribute g1,g2,g3'];
-  static override args = { target: Args.string({ required: true, description: 'the nodes that each keep one share (at least 2)' }) };
+  static override args = { target: Args.string({ required: true, ignoreStdin: true, description: 'the nodes that each keep one share (at least 2)' }) };
   static override flags = {
     threshold: Flags.integer({ char: 'k', description: 'how many shares rebuild the key (default: a majority of the nodes)', min: 2 }),
     timeout: Flags.string({ char: 't', description: 'per node: give up after this long' }),
