@@ -63,3 +63,20 @@ export { parseTarget } from './enroll/target.js';
 export { controllerVersions, packMeshpop, MESHPOP_PACKAGES, type Tarball } from './enroll/packages.js';
 export type { InstallReport } from './enroll/install.js';
 export type { ServicesReport } from './enroll/node-setup.js';
+
+// logs: journald, files, kernel, containers
+export { logsFleet, readOnce, parseReaderOutput, checkQuery, MAX_LOG_BYTES, type LogsValue, type LogsOptions } from './logs/fetch.js';
+export { followFleet, type FollowValue, type FollowOptions } from './logs/follow.js';
+export { planLogs, parseSince, sinceCutoff, filesToProbe, SINCE_WINDOW, type LogQuery, type LogPlan, type Reader } from './logs/plan.js';
+export { parseLogSource, FILE_CANDIDATES, type LogSource, type LogSourceKind } from './logs/source.js';
+export { probeNode, parseProbe, type NodeLogFacts } from './logs/probe.js';
+export { journalEntry, dmesgEntry, containerEntry, lineTime, fileEntries, byTime, LEVELS, type LogEntry } from './logs/parse.js';
+export { entryText } from './logs/render.js';
+
+// secret: the vault from mpop, and Shamir shares over vssh
+export { listSecrets, getSecret, setSecret, removeSecret } from './secret/vault.js';
+export { distributeShares, collectShares, defaultThreshold, type DistributeOptions, type DistributeResult, type CollectAction, type CollectOptions, type CollectResult } from './secret/shares.js';
+export { fleetMaster } from './secret/master.js';
+export { sealShare, openShare, wrapKey, type ShareEnvelope } from './secret/envelope.js';
+export { shareFileName } from './secret/remote.js';
+export { auditSecret, type SecretAuditEntry } from './secret/audit.js';
