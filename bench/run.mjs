@@ -33,6 +33,7 @@ const TOOLS = [
   { packages: ['openssh-server', 'openssh-client'], present: () => onPath('ssh') && onPath('scp') && onPath('ssh-keygen') && (onPath('sshd') || existsSync('/usr/sbin/sshd')) },
   { packages: ['rsync'], present: () => onPath('rsync') },
   { packages: ['ripgrep'], present: () => onPath('rg') },
+  { packages: ['ansible', 'pssh'], present: () => onPath('ansible') && (onPath('parallel-ssh') || onPath('pssh')) },
 ];
 
 /** installTools installs with apt-get the packages of TOOLS whose programs are not already there. */

@@ -14,15 +14,15 @@ const packages = [
   { dir: 'wire', bin: 'wire' },
   { dir: 'vssh', bin: 'vssh' },
   { dir: 'meshdb', bin: 'meshdb' },
-  { dir: 'mpop', bin: 'mpop' },
+  { dir: 'mpop', bin: 'mpop', extraBins: { 'mpop-mcp': './bin/mcp.js' } },
 ];
 
-describe.each(packages)('@meshpop/$dir', ({ dir, bin }) => {
+describe.each(packages)('@meshpop/$dir', ({ dir, bin, extraBins = {} }: { dir: string; bin: string; extraBins?: Record<string, string> }) => {
   const pkg = JSON.parse(readFileSync(`${root}/${dir}/package.json`, 'utf8'));
 
   it('declares its bin, exports, types, files and engines', () => {
     expect(pkg.name).toBe(`@meshpop/${dir}`);
-    expect(pkg.bin).toEqual({ [bin]: './bin/run.js' });
+    expect(pkg.bin).toEqual({ [bin]: './bin/run.js', ...extraBins });
     expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
     expect(pkg.engines.node).toBe('>=20.19');
     expect(pkg.files).toEqual(expect.arrayContaining(['bin', 'dist', 'oclif.manifest.json']));
@@ -39,7 +39,8 @@ describe.each(packages)('@meshpop/$dir', ({ dir, bin }) => {
     const r = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts', '--workspace', dir], { cwd: root, encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const files = (JSON.parse(r.stdout)[0].files as { path: string }[]).map((f) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'oclif.manifest.json', 'README.md', 'package.json']));
+    const extra = Object.values(extraBins).map((b) => b.slice(2));
+    expect(files).toEqual(expect.arrayContaining([...extra, 'bin/run.js', 'dist/index.js', 'dist/index.d.ts', 'oclif.manifest.json', 'README.md', 'package.json']));
     expect(files.some((f) => f.startsWith('src/') || f.startsWith('test/'))).toBe(false);
   });
 });
