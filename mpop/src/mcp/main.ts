@@ -8,11 +8,12 @@ import { Guard } from './guard.js';
 import { accessPolicy, newToken, TOKEN_SECRET } from './http-access.js';
 import { createMcpServer, serveHttp, serveStdio } from './sdk.js';
 import { catalogue, parseToolsets } from './tools/index.js';
+import { setVaultReadable } from './tools/secrets.js';
 
 const HELP = `mpop-mcp: the MeshPOP fleet for AI agents, over the Model Context Protocol (stdio by default).
 
 Usage: mpop-mcp [--toolsets core,exec,...|all] [--read-only] [--allow-destructive] [--allow TOOL]...
-                [--max-output BYTES] [--deadline SECONDS]
+                [--max-output BYTES] [--deadline SECONDS] [--vault-readable GLOB]...
                 [--http [--port 8791] [--bind 127.0.0.1] [--allow-origin URL]...]
        mpop-mcp token create       a new bearer token for --http, kept in the vault (mpop/mcp-token), printed once
 
@@ -22,6 +23,8 @@ Usage: mpop-mcp [--toolsets core,exec,...|all] [--read-only] [--allow-destructiv
   --allow TOOL          run this destructive tool without asking (repeatable)
   --max-output BYTES    text per result (default ${DEFAULT_MAX_TEXT}); the rest is paged with mpop_job_output
   --deadline SECONDS    a long call returns a job id after this long (default 20)
+  --vault-readable GLOB vault_get may return values of secrets whose names match (repeatable; e.g. 'app/*';
+                        * is one path part, ** any); without it no value is given. vssh/* and wire/* never are
   --http                serve streamable HTTP at http://BIND:PORT/mcp instead of stdio; every request needs
                         Authorization: Bearer <token>, and a Host/Origin of this server (DNS rebinding)
   --bind ADDR           address for --http (default 127.0.0.1; the node's mesh address to serve the mesh)
@@ -50,6 +53,7 @@ export async function mcpMain(argv: string[]): Promise<number> {
         port: { type: 'string' },
         bind: { type: 'string' },
         'allow-origin': { type: 'string', multiple: true },
+        'vault-readable': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -92,6 +96,7 @@ export async function mcpMain(argv: string[]): Promise<number> {
   const home = meshpopHome();
   const pool = new Pool({ home, retries: 1 });
   const guard = new Guard({ home, readOnly: v['read-only'] === true, allowDestructive: v['allow-destructive'] === true, allow: new Set(v.allow ?? []), maxText, deadlineMs }, pool, mcpAuditFile(home));
+  setVaultReadable(v['vault-readable'] ?? []);
   const tools = catalogue(guard.jobs, () => toolsets).filter((t) => toolsets.has(t.toolset));
   try {
     if (!v.http) {

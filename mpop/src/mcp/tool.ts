@@ -11,7 +11,7 @@ export const TOOLSETS = {
   logs: 'journald, files, kernel and container logs, and searching them across nodes',
   heal: 'health checks and their fixes',
   monitoring: 'hardware, GPUs, temperatures, trends and alerts from the monitor',
-  network: 'the WireGuard mesh: status, peers, ping, diagnose, tokens',
+  network: 'the WireGuard mesh (status, peers, ping, diagnose, tokens) and the vssh transport (status, speed tests, tunnels, keys)',
   search: 'meshdb: full-text and semantic search over every file of every node',
   secrets: 'the vault: status, names, and values the server is allowed to give',
   security: 'users, failed logins, firewall, pending updates',

@@ -1,18 +1,24 @@
 import { z } from 'zod';
 import type { Jobs } from '../jobs.js';
 import { defineTool, LOCAL_READ, TOOLSETS, type ToolDef, type Toolset } from '../tool.js';
+import { containerTools } from './containers.js';
 import { exec } from './exec.js';
 import { deployTools } from './deploy.js';
 import { factTools } from './facts.js';
+import { fileTools } from './files.js';
 import { groups, groupSet, servers } from './inventory.js';
 import { jobTools } from './jobs.js';
+import { networkTools } from './network.js';
+import { secretTools } from './secrets.js';
+import { securityTools } from './security.js';
+import { transportTools } from './transport.js';
 
 /** DEFAULT_TOOLSETS are what an agent gets without --toolsets: the core, small enough to leave its context alone. */
 export const DEFAULT_TOOLSETS: Toolset[] = ['core'];
 
 /** catalogue is every tool the server can offer, before toolset and read-only filtering. */
 export function catalogue(jobs: Jobs, enabled: () => Set<Toolset>): ToolDef[] {
-  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools];
+  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools, ...fileTools, ...networkTools, ...transportTools, ...secretTools, ...securityTools, ...containerTools];
   const all: ToolDef[] = [...tools];
   const toolsets = defineTool({
     name: 'mpop_toolsets',
