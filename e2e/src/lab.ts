@@ -1,6 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const WIRE_BIN = join(ROOT, 'wire', 'bin', 'run.js');
 export const SV_BIN = join(ROOT, 'vault', 'bin', 'run.js');
 export const VSSH_BIN = join(ROOT, 'vssh', 'bin', 'run.js');
+export const MPOP_BIN = join(ROOT, 'mpop', 'bin', 'run.js');
 
 /** Result is how a command in a host ended. */
 export interface Result {
@@ -129,7 +130,9 @@ export class Lab {
       ip,
       home,
       iface: `${this.prefix}w${index}`,
-      env: { MESHPOP_HOME: home, SV_PASSWORD_FILE: join(home, 'vault-password'), WIRE_LOG_LEVEL: 'info' },
+      // PATH: the MeshPOP bins of this repository come first, as they would after `npm install -g`, so that a
+      // command run on the node (mpop heal runs `wire status` there) finds them.
+      env: { MESHPOP_HOME: home, SV_PASSWORD_FILE: join(home, 'vault-password'), WIRE_LOG_LEVEL: 'info', PATH: `${this.#bins()}:${process.env.PATH ?? '/usr/bin:/bin'}` },
     };
     this.hosts.set(name, host);
     const init = await sh(process.execPath, [SV_BIN, 'init', '--shares', '0', '--kdf-memory', '64', '--kdf-iterations', '1', '--kdf-parallelism', '1'], { env: host.env });
@@ -193,7 +196,17 @@ export class Lab {
     const bin = join(host.home, 'bin');
     mkdirSync(bin, { recursive: true });
     writeFileSync(join(bin, 'tailscale'), `#!/bin/sh\n[ "$1 $2" = "ip -4" ] && echo ${ip} && exit 0\necho "lab tailscale: only ip -4" >&2\nexit 1\n`, { mode: 0o755 });
-    host.env.PATH = `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`;
+    host.env.PATH = `${bin}:${host.env.PATH}`;
+  }
+
+  /** #bins is a folder of the lab's with sv, wire, vssh and mpop linked to this repository's bins (made once). */
+  #bins(): string {
+    const dir = join(this.#root, 'bin');
+    if (!existsSync(dir)) {
+      mkdirSync(dir, { recursive: true });
+      for (const [bin, target] of [['sv', SV_BIN], ['wire', WIRE_BIN], ['vssh', VSSH_BIN], ['mpop', MPOP_BIN]] as const) symlinkSync(target, join(dir, bin));
+    }
+    return dir;
   }
 
   /** moveAddress gives a host a new LAN address in place of its old one (as a DHCP renumbering would). */

@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Host, Mesh, lan, waitFor } from '../src/index.js';
@@ -46,6 +48,34 @@ describe.skipIf(!isRoot)('mpop over the lab mesh', () => {
     expect(same.code, same.stderr).toBe(0);
     expect(same.stdout).toContain(`(${mesh.nodes.length})\n`);
     expect(same.stdout).toMatch(/^ok\s+3\s+/m);
+  });
+
+  it('heal reads each node\'s own mesh (its `wire status` through vssh): every peer reachable', async () => {
+    const r = await mpop(['heal', mesh.nodes.map((n) => n.name).join(','), '--check', 'mesh', '--json']);
+    const j = JSON.parse(r.stdout) as { nodes: { node: string; checks: { check: string; status: string; diagnosis: string; evidence: { peers?: number; role?: string } }[] }[] };
+    for (const n of mesh.nodes) {
+      const m = j.nodes.find((x) => x.node === n.name)!.checks.find((c) => c.check === 'mesh')!;
+      expect(m, JSON.stringify(m)).toMatchObject({ status: 'ok', evidence: { role: 'node', peers: mesh.nodes.length } });
+    }
+  });
+
+  it('heal tells an idle peer from a broken one: n3\'s tunnel down is a problem on n1, n2 (idle) is not', async () => {
+    const [n1, n2, n3] = mesh.nodes;
+    const healYaml = join(mesh.hub.home, 'mpop', 'heal.yaml');
+    writeFileSync(healYaml, 'thresholds:\n  peerStale: 1s\n'); // every peer is quiet by this measure: each gets pinged
+    await mesh.lab.exec(n3!, 'ip', ['link', 'set', n3!.iface, 'down']);
+    await new Promise((r) => setTimeout(r, 2500)); // the handshakes of the test before are older than 1 s now
+    try {
+      const r = await mpop(['heal', n1!.name, '--check', 'mesh', '--json']);
+      const m = (JSON.parse(r.stdout) as { nodes: { checks: { check: string; status: string; diagnosis: string; evidence: { idle?: string[]; stale: { name: string }[] } }[] }[] }).nodes[0]!.checks[0]!;
+      expect(m.status, m.diagnosis).toBe('problem');
+      expect(m.evidence.stale.map((p) => p.name)).toEqual([n3!.name]);
+      expect(m.evidence.idle).toEqual(expect.arrayContaining([n2!.name]));
+      expect(m.diagnosis).toContain('no answer to a ping over the mesh');
+    } finally {
+      await mesh.lab.exec(n3!, 'ip', ['link', 'set', n3!.iface, 'up']);
+      rmSync(healYaml, { force: true });
+    }
   });
 
   it('a node whose daemon stopped is unreachable; the others are ok, and @failed retries only it', async () => {

@@ -62,7 +62,7 @@ describe('mpop heal over real loopback daemons and a real small filesystem', () 
     expect(check(h, 'inodes').status).toBe('ok');
     // this machine runs no systemd, and no wire on the PATH
     expect(check(h, 'unit')).toMatchObject({ status: 'unknown', diagnosis: expect.stringContaining('no systemd on n1') });
-    expect(check(h, 'mesh')).toMatchObject({ status: 'unknown', diagnosis: expect.stringContaining('wire is not installed on n1') });
+    expect(check(h, 'mesh')).toMatchObject({ status: 'unknown', diagnosis: expect.stringContaining("`wire` is not on n1's PATH") });
     expect(['ok', 'warn', 'problem']).toContain(check(h, 'load').status);
     expect(check(h, 'memory').evidence.source).toBe(existsSync('/proc/pressure/memory') ? 'psi' : 'available');
     expect(check(h, 'clock').status).toBe('ok');

@@ -5,6 +5,7 @@ import { firstLine } from '../remote.js';
 /** WirePeer and WireStatus are the parts of `wire status --json` this check reads. */
 interface WirePeer {
   name: string;
+  meshIp?: string;
   lastHandshake: number | null;
   path: string;
 }
@@ -19,6 +20,7 @@ interface WireStatus {
 /** StalePeer is a peer with no handshake within thresholds.peerStale, or not on the interface at all. */
 export interface StalePeer {
   name: string;
+  meshIp?: string;
   lastHandshake: string | null;
   path: string;
 }
@@ -26,7 +28,7 @@ export interface StalePeer {
 /** readWire runs `wire status --json` on the node: its status, or why it cannot be had. */
 async function readWire(ctx: HealContext): Promise<WireStatus | { why: string }> {
   const r = await ctx.run(['wire', 'status', '--json'], { timeoutMs: 30_000 });
-  if (r === 'missing') return { why: `wire is not installed on ${ctx.node}, so it is not a mesh node` };
+  if (r === 'missing') return { why: `\`wire\` is not on ${ctx.node}'s PATH (as vssh's daemon sees it): either ${ctx.node} is not a mesh node, or @meshpop/wire is installed where the daemon does not look` };
   let parsed: unknown;
   try {
     parsed = JSON.parse(r.stdout);
@@ -44,7 +46,19 @@ async function readWire(ctx: HealContext): Promise<WireStatus | { why: string }>
 export function stalePeers(s: WireStatus, nodeNowMs: number, staleMs: number): StalePeer[] {
   return s.peers
     .filter((p) => p.path === 'not configured' || p.path.startsWith('no path') || p.lastHandshake === null || nodeNowMs - p.lastHandshake > staleMs)
-    .map((p) => ({ name: p.name, lastHandshake: p.lastHandshake === null ? null : new Date(p.lastHandshake).toISOString(), path: p.path }));
+    .map((p) => ({ name: p.name, ...(p.meshIp ? { meshIp: p.meshIp } : {}), lastHandshake: p.lastHandshake === null ? null : new Date(p.lastHandshake).toISOString(), path: p.path }));
+}
+
+/**
+ * answers pings `peer` once from the node over the mesh. WireGuard hands shake only when traffic flows (wire
+ * keeps a keepalive only behind NAT), so an idle direct peer has no recent handshake and is not broken: a ping
+ * makes the handshake and tells the two apart. `null` when the node cannot ping (no ping, no address).
+ */
+async function answers(ctx: HealContext, peer: StalePeer): Promise<boolean | null> {
+  if (!peer.meshIp || peer.path === 'not configured') return peer.meshIp ? false : null;
+  const r = await ctx.run(['ping', '-n', '-q', '-c', '1', '-W', '3', peer.meshIp], { timeoutMs: 10_000 });
+  if (r === 'missing') return null;
+  return r.exitCode === 0;
 }
 
 /** mesh: the node's WireGuard peers (through the node's own `wire status`); a stale one is a problem; the fix restarts wire's service, whose watchdog re-syncs and re-resolves. */
@@ -58,10 +72,16 @@ export const mesh: HealCheck = {
     if (s.removed) return { status: 'problem', diagnosis: `the coordinator removed ${ctx.node} from the mesh (${s.removed}): join it again with a new token (wire up --join)`, evidence };
     if (!s.up) return { status: 'problem', diagnosis: `${ctx.node}'s mesh interface is down`, evidence };
     const info = await ctx.info();
-    const stale = stalePeers(s, Date.parse(info.time), ctx.config.thresholds.peerStaleMs);
+    const quiet = stalePeers(s, Date.parse(info.time), ctx.config.thresholds.peerStaleMs);
+    const probed = await Promise.all(quiet.map(async (p) => ({ p, answered: await answers(ctx, p) })));
+    const idle = probed.filter((x) => x.answered === true).map((x) => x.p.name);
+    const stale = probed.filter((x) => x.answered !== true).map((x) => x.p);
     evidence.stale = stale;
+    if (idle.length) evidence.idle = idle;
+    if (!stale.length && idle.length) return { status: 'ok', diagnosis: `${s.peers.length} peer(s) reachable; ${idle.join(', ')} had no recent handshake (idle) and answered a ping over the mesh`, evidence };
     if (!stale.length) return { status: 'ok', diagnosis: `${s.peers.length} peer(s), every one with a handshake in the last ${Math.round(ctx.config.thresholds.peerStaleMs / 1000)} s`, evidence };
-    return { status: 'problem', diagnosis: `stale peer(s): ${stale.map((p) => `${p.name} (${p.lastHandshake ? `last handshake ${p.lastHandshake}` : 'no handshake'}, ${p.path})`).join(', ')}`, evidence };
+    const unprobed = probed.some((x) => x.answered === null) ? ' (ping is not on the node, so idle peers could not be told from broken ones)' : ' and no answer to a ping over the mesh';
+    return { status: 'problem', diagnosis: `stale peer(s): ${stale.map((p) => `${p.name} (${p.lastHandshake ? `last handshake ${p.lastHandshake}` : 'no handshake'}, ${p.path})`).join(', ')}${unprobed}`, evidence };
   },
   async fix(ctx, found): Promise<FixOutcome> {
     const unit = found.evidence.role === 'coordinator' ? 'wire-serve' : 'wire-up';
