@@ -1,7 +1,7 @@
 // run.mjs runs every scenario in bench/ and rewrites BENCHMARKS.md from the fresh results
 // (`npm run bench`). It installs what the scenarios need from Debian first, when it is missing.
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -144,7 +144,7 @@ function versusSection(r) {
 /** footer names the scenario's file and how to run it alone, and the load average around its run. */
 function footer(r) {
   const load = r.load ? ` Load average (1 min) before and after it ran: ${r.load.map((x) => x.toFixed(2)).join(' and ')}.` : '';
-  return `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.${load}`;
+  return `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.${r.ranAt ? ` Ran ${r.ranAt}.` : ''}${load}`;
 }
 
 /** page renders BENCHMARKS.md from the facts about the machine (taken before the runs) and the results. */
@@ -163,9 +163,32 @@ function page(facts, results) {
   ].join('\n\n') + '\n';
 }
 
+// Each scenario's JSON is kept in bench/results/ as soon as it finishes, so a scenario that fails loses no
+// other's run: `node bench/run.mjs NAME...` runs only those scenarios again, and the page is written once
+// every scenario has a result (each section says when and under what load it ran).
 installTools();
-const files = readdirSync(BENCH).filter((f) => f.endsWith('.mjs') && f !== 'run.mjs').sort();
-const facts = machine();
-const results = files.map(runScenario);
-writeFileSync(PAGE, page(facts, results));
+const RESULTS = join(BENCH, 'results');
+mkdirSync(RESULTS, { recursive: true });
+const all = readdirSync(BENCH).filter((f) => f.endsWith('.mjs') && f !== 'run.mjs').sort();
+const asked = process.argv.slice(2).map((a) => a.replace(/\.mjs$/, '') + '.mjs');
+const unknown = asked.filter((f) => !all.includes(f));
+if (unknown.length) throw new Error(`no scenario ${unknown.join(', ')} in bench/ (there are ${all.join(', ')})`);
+const failed = [];
+for (const file of asked.length ? asked : all) {
+  try {
+    const r = { ...runScenario(file), ranAt: new Date().toISOString().replace(/:\d\d\.\d+Z$/, ' UTC').replace('T', ' ') };
+    writeFileSync(join(RESULTS, file.replace(/\.mjs$/, '.json')), JSON.stringify(r, null, 2) + '\n');
+  } catch (err) {
+    failed.push(file);
+    process.stderr.write(`bench: ${err.message}\n`);
+  }
+}
+const missing = all.filter((f) => !existsSync(join(RESULTS, f.replace(/\.mjs$/, '.json'))));
+if (missing.length) {
+  process.stderr.write(`bench: BENCHMARKS.md left as it was: no result yet for ${missing.join(', ')} (node bench/run.mjs ${missing.map((f) => f.replace(/\.mjs$/, '')).join(' ')})\n`);
+  process.exit(1);
+}
+const results = all.map((f) => JSON.parse(readFileSync(join(RESULTS, f.replace(/\.mjs$/, '.json')), 'utf8')));
+writeFileSync(PAGE, page(machine(), results));
 process.stderr.write(`bench: wrote ${PAGE}\n`);
+if (failed.length) process.exit(1);

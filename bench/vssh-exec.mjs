@@ -123,7 +123,7 @@ function readExec({ vPool, sControl, vCli, vBare, sFresh, sCurve, floor, connect
     (vBare
       ? `This machine sets NODE_EXTRA_CA_CERTS, which makes every Node process load a CA bundle at start; without it \`vssh exec\` takes ${msText(vBare.median)} (${versus(vBare.median, sFresh.median)} ssh). `
       : '') +
-    `Starting Node alone takes ${msText(floor.median)}: that is ${Math.round((floor.median / cli.median) * 100)}% of the one-shot \`vssh exec\`; vssh pays no key exchange, only a TCP connect and one signed `hello` round trip, so the rest is loading its code, reading the key from the vault agent (whose peer-credential lookup costs about 10 ms) and the exec itself. ` +
+    `Starting Node alone takes ${msText(floor.median)}: that is ${Math.round((floor.median / cli.median) * 100)}% of the one-shot \`vssh exec\`; vssh pays no key exchange, only a TCP connect and one signed \`hello\` round trip, so the rest is loading its code, reading the key from the vault agent (whose peer-credential lookup costs about 10 ms) and the exec itself. ` +
     `The key exchange is a large part of ssh's new connection: with curve25519-sha256 instead of the default ${kex} it takes ${msText(sCurve.median)}, ${msText(sFresh.median - sCurve.median)} less. ` +
     `A script that runs many commands on a node is best served by ssh's ControlMaster (${msText(sControl.median)} each) or by vssh's library, which keeps its connection (${msText(vPool.median)}); the vssh CLI pays Node's start-up on every call.`
   );
