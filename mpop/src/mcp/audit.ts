@@ -19,6 +19,8 @@ const SECRET_VALUE = /^(?:gh[pousr]_[A-Za-z0-9]{20,}|glpat-[A-Za-z0-9_-]{20,}|xo
 
 /** redact copies call arguments with secret-looking values replaced: by key name (password, token, value...) or by shape (tokens, keys, JWTs). */
 export function redact(v: unknown, key = ''): unknown {
+  // A file's contents are not the audit's to keep (a .env written by vssh_write_file): only their size.
+  if (typeof v === 'string' && /^(content|contents|data)$/i.test(key)) return `[${Buffer.byteLength(v)} bytes]`;
   if (typeof v === 'string') return (key && SECRET_KEY.test(key) && !/^(name|names|node|target)$/i.test(key)) || SECRET_VALUE.test(v.trim()) ? '[redacted]' : v.length > 2000 ? v.slice(0, 2000) + '...' : v;
   if (Array.isArray(v)) return v.map((x) => redact(x, key));
   if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, redact(x, k)]));
