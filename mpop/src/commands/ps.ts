@@ -24,7 +24,7 @@ export function renderProcs(run: FanoutResult<PsFacts>, c: Paint, width = proces
 }
 
 export default class Ps extends FactsCommand {
-  static override summary = 'Processes on each node, the busiest first (ps -eo ... --no-headers, parsed by column).';
+  static override summary = 'Processes on each node, the busiest first (ps -eo ..., parsed by column).';
   static override description =
     'Runs ps on every node and shows, per node, the top processes by CPU (--sort mem or rss for others): pid, user, ' +
     '%CPU, %MEM, RSS, age and command line. --grep keeps those whose name or command line contains the text ' +

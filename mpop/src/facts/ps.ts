@@ -2,11 +2,11 @@ import type { VsshClient } from '@meshpop/vssh/client';
 import { lines, mustSucceed, ParseError, runTool, ToolError, ToolOptions } from './tool.js';
 
 /**
- * PS_ARGV lists every process with fixed columns. `user:32` (not ps's 8 columns, past which it cuts a name
- * to "longuse+") keeps user names whole; comm keeps ps's fixed width of 15, which is what lets a comm with
- * spaces in it be read apart from args.
+ * PS_ARGV lists every process with fixed columns and ps's header. `user:32` (not ps's 8 columns, past which it
+ * cuts a name to "longuse+") keeps user names whole. comm may hold spaces, so where it ends is read from the
+ * header: the last COMMAND is where args starts.
  */
-export const PS_ARGV = ['ps', '-eo', 'pid,ppid,user:32,pcpu,pmem,rss,etime,comm,args', '--no-headers'];
+export const PS_ARGV = ['ps', '-eo', 'pid,ppid,user:32,pcpu,pmem,rss,etime,comm,args'];
 /** COMM_WIDTH is ps's width for comm (the kernel keeps 15 bytes of a process name). */
 export const COMM_WIDTH = 15;
 
@@ -33,21 +33,39 @@ export function parseEtime(text: string): number | null {
 
 const HEAD = /^\s*(\d+)\s+(\d+)\s+(\S+)\s+(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+(\d+)\s+(\S+) /;
 
-/** parsePs reads the output of PS_ARGV: seven space-free columns, then comm in its fixed width, then args. */
+/**
+ * parsePs reads the output of PS_ARGV: its header, then per process seven space-free columns, comm and args.
+ * A column that outgrows its width (a zombie's etime can be "441077234-00:18:40") pushes the rest right, and ps
+ * takes the excess back out of the padding that follows, so args still starts under its header whenever comm's
+ * padding was wide enough. When it was not, comm is the next word (the rare comm with a space is then cut).
+ */
 export function parsePs(text: string): Proc[] {
+  const [header, ...rows] = lines(text);
+  if (!header) return [];
+  const argsAt = header.text.lastIndexOf(' COMMAND') + 1;
+  if (!/^\s*PID\s+PPID\s+USER\b/.test(header.text) || argsAt <= header.text.indexOf(' COMMAND') + 1) {
+    throw new ParseError('ps', header.n, header.text, 'the header is not PID PPID USER %CPU %MEM RSS ELAPSED COMMAND COMMAND');
+  }
   const out: Proc[] = [];
-  for (const { n, text: line } of lines(text)) {
+  for (const { n, text: line } of rows) {
     const m = HEAD.exec(line);
     if (!m) throw new ParseError('ps', n, line, 'the first seven columns are not pid ppid user %cpu %mem rss etime');
     const elapsedS = parseEtime(m[7]!);
     if (elapsedS === null) throw new ParseError('ps', n, line, `"${m[7]}" is not an elapsed time`);
-    const rest = line.slice(m[0].length);
-    // comm is padded to its width and followed by one space, unless args is empty (ps then pads nothing).
-    const comm = rest.slice(0, COMM_WIDTH).trimEnd();
-    if (rest.length > COMM_WIDTH && rest[COMM_WIDTH] !== ' ') throw new ParseError('ps', n, line, `comm is wider than ${COMM_WIDTH} columns`);
+    const at = m[0].length;
+    let comm: string, args: string;
+    if (line.length <= argsAt) {
+      comm = line.slice(at).trimEnd(); args = '';
+    } else if (at < argsAt && line[argsAt - 1] === ' ' && line.slice(at, argsAt).trimEnd().length <= COMM_WIDTH) {
+      comm = line.slice(at, argsAt).trimEnd(); args = line.slice(argsAt);
+    } else {
+      const word = /^(\S+) +/.exec(line.slice(at));
+      if (!word) throw new ParseError('ps', n, line, 'no command after the elapsed time');
+      comm = word[1]!; args = line.slice(at + word[0].length);
+    }
     out.push({
       pid: Number(m[1]), ppid: Number(m[2]), user: m[3]!, cpuPercent: Number(m[4]), memPercent: Number(m[5]),
-      rssBytes: Number(m[6]) * 1024, elapsedS, comm, args: rest.slice(COMM_WIDTH + 1),
+      rssBytes: Number(m[6]) * 1024, elapsedS, comm, args,
     });
   }
   return out;

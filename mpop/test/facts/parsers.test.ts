@@ -42,10 +42,12 @@ describe('ss (real output of this machine)', () => {
   });
 });
 
+const HEADER = '  PID  PPID USER                             %CPU %MEM   RSS     ELAPSED COMMAND         COMMAND\n';
+
 describe('ps (real output of this machine)', () => {
   it('reads every process; comm with a space stays apart from args', () => {
     const all = parsePs(fixture('ps.stdout'));
-    expect(all.length).toBe(fixture('ps.stdout').trim().split('\n').length);
+    expect(all.length).toBe(fixture('ps.stdout').trim().split('\n').length - 1); // less the header
     const mine = all.find((p) => p.comm === 'my proc')!;
     expect(mine).toMatchObject({ pid: 9339, ppid: 1, user: 'root', comm: 'my proc', args: '/tmp/my proc 30', rssBytes: 1792 * 1024, elapsedS: 1 });
     const init = all.find((p) => p.pid === 1)!;
@@ -65,8 +67,28 @@ describe('ps (real output of this machine)', () => {
     expect(parseEtime('05')).toBeNull();
     expect(parseEtime('01:02')).toBe(62);
     expect(parseEtime('3-04:05:06')).toBe(3 * 86400 + 4 * 3600 + 5 * 60 + 6);
-    expect(() => parsePs('  PID  PPID USER\n')).toThrow(/line 1/);
-    expect(() => parsePs('1 0 root 0.0 0.0 100 yesterday init /sbin/init\n')).toThrow(ParseError);
+    expect(() => parsePs('  PID  PPID USER\n')).toThrow(/line 1: the header/);
+    expect(() => parsePs('    1     0 root 0.0 0.0 100 01:00 init /sbin/init\n')).toThrow(/line 1: the header/);
+    expect(() => parsePs(`${HEADER}    1     0 root 0.0 0.0 100 yesterday init /sbin/init\n`)).toThrow(ParseError);
+    expect(parsePs('')).toEqual([]);
+  });
+
+  it('a column that outgrew its width (a zombie on CI had etime 441077234-00:18:40) does not shift comm and args', () => {
+    const rows = [
+      // ps took the 7 extra columns of etime out of comm's padding: args is still under its header
+      ' 9835  9779 root                              0.0  0.0     0 441077234-00:18:40 ps       [ps] <defunct>',
+      // a name with a space, the same overflow
+      ' 9836  9779 root                              0.0  0.0     0 441077234-00:18:40 my proc  /tmp/my proc 30',
+      // comm's padding was too narrow to take the excess: args is pushed right, comm is the next word
+      ' 9837  9779 root                              0.0  0.0     0 441077234-00:18:40 kworker/0:1-eve [kworker/0:1-events]',
+    ];
+    const p = parsePs(HEADER + rows.join('\n') + '\n');
+    expect(p.map((x) => [x.pid, x.comm, x.args])).toEqual([
+      [9835, 'ps', '[ps] <defunct>'],
+      [9836, 'my proc', '/tmp/my proc 30'],
+      [9837, 'kworker/0:1-eve', '[kworker/0:1-events]'],
+    ]);
+    expect(p[0]!.elapsedS).toBe(441077234 * 86400 + 18 * 60 + 40);
   });
 
   it('selectProcs sorts by CPU, greps comm and args, keeps the top N and leaves itself out', () => {
