@@ -2,7 +2,7 @@
 // nothing changed, against `rsync -a -e ssh` to the same 10 in parallel (10 rsync processes at once, one
 // per sshd port). Each vssh node is a `vssh serve` process in a mount namespace of its own, where its own
 // folder is bound over one shared path, so all 10 deploy to the same absolute path as a real fleet would.
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -13,7 +13,7 @@ import { scratchBase, where } from './lib/scratch.mjs';
 import { startSshds } from './lib/sshds.mjs';
 import { sshVersions, which } from './lib/sshd.mjs';
 import { summarize } from './lib/stats.mjs';
-import { makeTree, TREE } from './lib/tree.mjs';
+import { makeTree, measureTree, TREE } from './lib/tree.mjs';
 import { scratchVssh, vsshVersion, withoutCaCerts } from './lib/vssh.mjs';
 
 const NODES = 10;
@@ -149,18 +149,6 @@ async function rounds(tools) {
     }
   }
   return tools.map((t, i) => ({ label: t.label, command: t.command, ...summarize(times[i]) }));
-}
-
-/** measureTree counts the files under `root` (following it if it is a symlink) and their bytes. */
-function measureTree(root) {
-  let files = 0;
-  let bytes = 0;
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    files++;
-    bytes += statSync(join(e.parentPath ?? e.path, e.name)).size;
-  }
-  return { files, bytes };
 }
 
 /** readDeploy says in a few sentences what the medians mean. */

@@ -1,7 +1,7 @@
 // vssh-tree: a tree of 10,000 small files (100 folders of 100 files, 1–8 KiB each, the same bytes every
 // run) over loopback. The first copy to a fresh destination: `vssh put` against `rsync -a` and `scp -r`;
 // then a re-sync with nothing changed: `vssh sync` against `rsync -a` again. A local `cp -a` is the floor.
-import { mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanup, tempDir } from './lib/cleanup.mjs';
 import { runIfMain } from './lib/main.mjs';
@@ -9,14 +9,10 @@ import { scratchBase, where } from './lib/scratch.mjs';
 import { run as sh, timeOnce } from './lib/spawn.mjs';
 import { negotiated, scpProtocol, sshVersions, startSshd } from './lib/sshd.mjs';
 import { ratio, summarize } from './lib/stats.mjs';
+import { makeTree, measureTree, TREE } from './lib/tree.mjs';
 import { NODE, VSSH, scratchVssh, startServe, vsshVersion, withoutCaCerts } from './lib/vssh.mjs';
 
-const FOLDERS = 100;
-const FILES = 100;
-const MIN_SIZE = 1024;
-const MAX_SIZE = 8192;
 const RUNS = 3;
-const MTIME = new Date('2026-01-01T00:00:00Z');
 
 /** run makes the tree, starts the servers, times each copy and re-sync in turn and returns the results as JSON. */
 export async function run() {
@@ -78,7 +74,7 @@ export async function run() {
       columns: ['median', 'min', 'max'],
       title: 'Copying a tree of 10,000 small files: `vssh put` / `vssh sync` vs `rsync` and `scp -r`',
       about:
-        `A tree of ${FOLDERS} folders of ${FILES} files, ${shape.files} files of ${MIN_SIZE / 1024}–${MAX_SIZE / 1024} KiB (${mb} MB in all, the same bytes and mtimes every run), ${where(scratch)}; the destinations are there too. ` +
+        `A tree of ${TREE.folders} folders of ${TREE.files} files, ${shape.files} files of ${TREE.minSize / 1024}–${TREE.maxSize / 1024} KiB (${mb} MB in all, the same bytes and mtimes every run), ${where(scratch)}; the destinations are there too. ` +
         `A \`vssh serve\` daemon and an OpenSSH \`sshd\` run on 127.0.0.1 as child processes. **First copy:** each tool copies the tree ${RUNS} times to a destination that does not exist ` +
         '(removed, untimed, before every run), the tools taking turns run by run, and every copy is checked for its file count and bytes. ' +
         `**Re-sync:** each tool's own copy made before (untimed) is the destination, nothing has changed since, and each runs ${RUNS} times; vssh and rsync both skip files whose size and mtime match. ` +
@@ -116,45 +112,6 @@ function timeRounds(tools, before, after) {
     }
   }
   return tools.map((t, i) => ({ label: t.label, command: t.command, ...summarize(times[i]) }));
-}
-
-/** makeTree writes the tree under `root` (xorshift bytes seeded by each file's number) and returns its file count and bytes. */
-function makeTree(root) {
-  let bytes = 0;
-  for (let d = 0; d < FOLDERS; d++) {
-    const folder = join(root, `d${String(d).padStart(3, '0')}`);
-    mkdirSync(folder, { recursive: true });
-    for (let f = 0; f < FILES; f++) {
-      const n = d * FILES + f;
-      let x = (n + 1) * 2654435761 >>> 0 || 1;
-      const next = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), (x >>>= 0));
-      const size = MIN_SIZE + (next() % (MAX_SIZE - MIN_SIZE + 1));
-      const buf = Buffer.allocUnsafe(size);
-      for (let i = 0; i < size; i += 4) {
-        const v = next();
-        for (let k = 0; k < 4 && i + k < size; k++) buf[i + k] = (v >>> (8 * k)) & 0xff;
-      }
-      const file = join(folder, `f${String(f).padStart(3, '0')}.bin`);
-      writeFileSync(file, buf);
-      utimesSync(file, MTIME, MTIME);
-      bytes += size;
-    }
-    utimesSync(folder, MTIME, MTIME);
-  }
-  utimesSync(root, MTIME, MTIME);
-  return { files: FOLDERS * FILES, bytes };
-}
-
-/** measureTree counts the files under `root` and their bytes. */
-function measureTree(root) {
-  let files = 0;
-  let bytes = 0;
-  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    files++;
-    bytes += statSync(join(e.parentPath ?? e.path, e.name)).size;
-  }
-  return { files, bytes };
 }
 
 /** readTree says in a few sentences what the medians mean. */

@@ -1,10 +1,10 @@
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** TREE is the shape of the benchmark tree: 100 folders of 100 files of 1–8 KiB, the same bytes and mtimes every run. */
 export const TREE = { folders: 100, files: 100, minSize: 1024, maxSize: 8192, mtime: new Date('2026-01-01T00:00:00Z') };
 
-/** makeTree writes the tree under `root` (xorshift bytes seeded by each file's number, as vssh-tree's) and returns its file count and bytes. */
+/** makeTree writes the tree under `root` (xorshift bytes seeded by each file's number) and returns its file count and bytes. */
 export function makeTree(root) {
   const { folders, files, minSize, maxSize, mtime } = TREE;
   let bytes = 0;
@@ -30,4 +30,16 @@ export function makeTree(root) {
   }
   utimesSync(root, mtime, mtime);
   return { files: folders * files, bytes };
+}
+
+/** measureTree counts the files under `root` (following it if it is a symlink) and their bytes. */
+export function measureTree(root) {
+  let files = 0;
+  let bytes = 0;
+  for (const e of readdirSync(root, { withFileTypes: true, recursive: true })) {
+    if (!e.isFile()) continue;
+    files++;
+    bytes += statSync(join(e.parentPath ?? e.path, e.name)).size;
+  }
+  return { files, bytes };
 }
