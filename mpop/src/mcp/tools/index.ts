@@ -7,6 +7,10 @@ import { deployTools } from './deploy.js';
 import { factTools } from './facts.js';
 import { fileTools } from './files.js';
 import { groups, groupSet, servers } from './inventory.js';
+import { healTools } from './heal.js';
+import { logTools } from './logs.js';
+import { monitorTools } from './monitor.js';
+import { searchTools } from './search.js';
 import { jobTools } from './jobs.js';
 import { networkTools } from './network.js';
 import { secretTools } from './secrets.js';
@@ -18,7 +22,7 @@ export const DEFAULT_TOOLSETS: Toolset[] = ['core'];
 
 /** catalogue is every tool the server can offer, before toolset and read-only filtering. */
 export function catalogue(jobs: Jobs, enabled: () => Set<Toolset>): ToolDef[] {
-  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools, ...fileTools, ...networkTools, ...transportTools, ...secretTools, ...securityTools, ...containerTools];
+  const tools: ToolDef[] = [...([servers, groups, groupSet, exec, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools, ...fileTools, ...networkTools, ...transportTools, ...secretTools, ...securityTools, ...containerTools, ...logTools, ...healTools, ...monitorTools, ...searchTools];
   const all: ToolDef[] = [...tools];
   const toolsets = defineTool({
     name: 'mpop_toolsets',
