@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { z } from 'zod';
-import { MpopError } from '../../errors.js';
 import { defineTool, LOCAL_READ, type ToolDef } from '../tool.js';
 
 /** The wire library is loaded on first use: a server that never touches the mesh does not pay for SQLite. */
@@ -10,11 +9,11 @@ const wire = () => import('@meshpop/wire');
 /** NO_MESH is what the network tools say on a machine that is neither in a mesh nor its coordinator. */
 const noMesh = (why: string): string => `no WireGuard mesh on this machine: ${why}. Join one with \`wire up --join TOKEN\`, or run mpop-mcp on the coordinator (where \`wire serve\` runs).`;
 
-/** openRegistry opens the coordinator's registry on this machine, or throws a plain error saying it is not the coordinator. */
+/** openRegistry opens the coordinator's registry on this machine, or throws WIRE_NOT_COORDINATOR saying where to run instead. */
 async function openRegistry(home: string) {
   const w = await wire();
   const file = w.wirePaths(home).registry;
-  if (!existsSync(file)) throw new MpopError('MPOP_USAGE', `this machine is not the mesh coordinator (no registry at ${file}): run mpop-mcp where \`wire serve\` runs, with the same MESHPOP_HOME`);
+  if (!existsSync(file)) throw new w.WireError('WIRE_NOT_COORDINATOR', `this machine is not the mesh coordinator (no registry at ${file}): run mpop-mcp where \`wire serve\` runs, with the same MESHPOP_HOME`);
   return new w.Registry(file);
 }
 
@@ -110,6 +109,7 @@ const wirePing = defineTool({
   input: { node: z.string().min(1).describe('a mesh node name, or its mesh IP (10.99.x.y)'), count: z.number().int().min(1).max(100).optional().describe('how many pings (default 3)') },
   output: { available: z.boolean(), node: z.string(), meshIp: z.string().nullable(), sent: z.number(), received: z.number(), rttMs: z.object({ min: z.number(), avg: z.number(), max: z.number() }).nullable(), reason: z.string().optional() },
   annotations: { readOnly: true, destructive: false, idempotent: true, openWorld: true },
+  long: true,
   targets: (a) => a.node,
   async run(a, ctx) {
     const count = a.count ?? 3;
@@ -118,7 +118,8 @@ const wirePing = defineTool({
     if ('absent' in s) return unavailable(s.absent);
     if (!s.up) return unavailable(`the mesh interface ${s.iface} is not up on this machine: nothing to ping over (start it with \`wire up\`)`);
     const ip = await meshIpOf(ctx.home, a.node);
-    if (!ip) throw new MpopError('MPOP_NO_MATCH', `no mesh node named ${a.node}; wire_peers lists them`);
+    if (!ip) throw new (await wire()).WireError('WIRE_NOT_FOUND', `no mesh node named ${a.node}; wire_peers lists them`);
+    ctx.progress({ done: 0, total: count, message: `pinging ${a.node} (${ip}) ${count} times` });
     const r = await execa('ping', ['-n', '-c', String(count), '-W', '2', ip], { reject: false, env: { LC_ALL: 'C' }, cancelSignal: ctx.signal });
     if ((r as { code?: string }).code === 'ENOENT') return unavailable('ping is not installed on this machine (apt install iputils-ping)', ip);
     const counts = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
@@ -144,13 +145,14 @@ const wireDiagnose = defineTool({
     if ('absent' in s) return { data: { mesh: false, healthy: false, findings: [], reason: s.absent }, text: s.absent, isError: true };
     const findings: { subject: string; problem: string; advice: string }[] = [];
     if (s.removed) findings.push({ subject: s.name, problem: `removed from the mesh by the coordinator at ${s.removed}`, advice: 'join again with a new token (wire token create on the coordinator)' });
-    if (!s.up) findings.push({ subject: s.iface, problem: 'the interface is down', advice: s.role === 'coordinator' ? 'start `wire serve`' : 'start `wire up` (or its service)' });
+    // With the interface down no peer is configured: that one finding stands for them all.
+    if (!s.up) findings.push({ subject: s.iface, problem: `the interface is down: none of the ${s.peers.length} peers can be reached from here`, advice: s.role === 'coordinator' ? 'start `wire serve`' : 'start `wire up` (or its service)' });
     const now = Date.now();
-    for (const p of s.peers) {
+    for (const p of s.up ? s.peers : []) {
       if (p.path === 'not configured') findings.push({ subject: p.name, problem: 'not on the interface', advice: 'the node has not synced its peers yet: check that `wire up` runs and can reach the coordinator' });
       else if (p.path.startsWith('no path')) findings.push({ subject: p.name, problem: p.path, advice: 'the peer is only reachable through the coordinator, which does not relay: open its UDP port or enable relaying' });
-      else if (s.up && p.lastHandshake === null) findings.push({ subject: p.name, problem: 'no handshake yet', advice: `check that ${p.endpoint ?? 'its endpoint'} is reachable over UDP and that the node runs wire` });
-      else if (s.up && p.lastHandshake !== null && now - p.lastHandshake > STALE_HANDSHAKE_MS) findings.push({ subject: p.name, problem: `last handshake ${Math.round((now - p.lastHandshake) / 1000)} s ago`, advice: 'the node may be down or its endpoint changed: mpop_status / wire_peers' });
+      else if (p.lastHandshake === null) findings.push({ subject: p.name, problem: 'no handshake yet', advice: `check that ${p.endpoint ?? 'its endpoint'} is reachable over UDP and that the node runs wire` });
+      else if (now - p.lastHandshake > STALE_HANDSHAKE_MS) findings.push({ subject: p.name, problem: `last handshake ${Math.round((now - p.lastHandshake) / 1000)} s ago`, advice: 'the node may be down or its endpoint changed: mpop_status / wire_peers' });
     }
     if (s.role === 'coordinator') {
       const reg = await openRegistry(ctx.home);
@@ -168,12 +170,14 @@ const wireDiagnose = defineTool({
 const tokenCreate = defineTool({
   name: 'wire_token_create',
   title: 'Make a mesh join token',
-  description: 'On the coordinator: a single-use join token for a new node named `name`, valid for ttl (default 1h). The result IS A CREDENTIAL: whoever holds it can join the mesh as that node until it is used or expires; hand it only to the new node (`wire up --join TOKEN`). The audit log never records it.',
+  description: 'On the coordinator: a single-use join token for a new node named `name`, valid for ttl (default 1h). The result IS A CREDENTIAL: whoever holds it can join the mesh as that node until it is used or expires; hand it only to the new node (`wire up --join TOKEN`). Since it opens the mesh to a new machine it asks for confirmation like a destructive tool. The audit log never records it.',
   toolset: 'network',
   input: { name: z.string().min(1).max(63).describe('the name the new node will have in the mesh'), ttl: z.string().optional().describe('how long the token is valid: 15m, 1h, 7d (at most 90d; default 1h)') },
   output: { name: z.string(), token: z.string(), command: z.string(), expiresAt: z.string() },
-  annotations: { readOnly: false, destructive: false, idempotent: false, openWorld: false },
+  // Nothing is deleted, but a join credential lets a new machine into the mesh: it is confirmed as destructive tools are.
+  annotations: { readOnly: false, destructive: true, idempotent: false, openWorld: false },
   targets: (a) => a.name,
+  confirm: (a) => `Make a join token that lets a new machine into the mesh as ${a.name} (valid ${a.ttl ?? '1h'})?`,
   async run(a, ctx) {
     const w = await wire();
     w.checkNodeName(a.name);
@@ -182,7 +186,7 @@ const tokenCreate = defineTool({
     try {
       const url = reg.getMeta('url');
       const fingerprint = reg.getMeta('fingerprint');
-      if (!url || !fingerprint) throw new MpopError('MPOP_USAGE', 'the coordinator has not served yet: start `wire serve --endpoint ADDR` once first');
+      if (!url || !fingerprint) throw new w.WireError('WIRE_NOT_COORDINATOR', 'the coordinator has not served yet: start `wire serve --endpoint ADDR` once first');
       const t = reg.createToken(a.name, ttlMs);
       const token = w.encodeToken({ url, fingerprint, name: a.name, id: t.id, secret: t.secret, probePort: Number(reg.getMeta('probe_port')) });
       const expiresAt = new Date(t.expires).toISOString();
@@ -228,10 +232,10 @@ const wireConfig = defineTool({
     const reg = await openRegistry(ctx.home);
     try {
       const node = reg.findNode(a.node);
-      if (!node) throw new MpopError('MPOP_NO_MATCH', `no node named ${a.node} in the mesh; wire_peers lists them`);
+      if (!node) throw new w.WireError('WIRE_NOT_FOUND', `no node named ${a.node} in the mesh; wire_peers lists them`);
       const publicKey = reg.getMeta('public_key');
       const endpoint = reg.getMeta('endpoint');
-      if (!publicKey || !endpoint) throw new MpopError('MPOP_USAGE', 'the coordinator has not served yet: start `wire serve` once first');
+      if (!publicKey || !endpoint) throw new w.WireError('WIRE_NOT_COORDINATOR', 'the coordinator has not served yet: start `wire serve` once first');
       const lines = [`# ${node.name} (${node.meshIp}); its private key never leaves ${node.name}.`, '[Interface]', `Address = ${node.meshIp}/16`, `ListenPort = ${node.listenPort}`, `PrivateKey = <on ${node.name}: sv get wire/private-key>`];
       for (const p of w.peersFor(node, reg.listNodes(), { publicKey, endpoint })) {
         lines.push('', '[Peer]', `# ${p.name}`, `PublicKey = ${p.publicKey}`, `AllowedIPs = ${p.meshIp}/32`);
