@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { z } from 'zod';
 import { fanout } from '../../fanout/run.js';
 import { MpopError } from '../../errors.js';
@@ -39,6 +39,7 @@ const speedTest = defineTool({
   async run(a, ctx) {
     const mib = a.mib ?? 16;
     return onNode(ctx, a.node, async ({ node, client }) => {
+      ctx.progress({ done: 0, total: 2, message: `${node}: 20 pings, then ${mib} MiB up and ${mib} MiB down` });
       const r = await client.speed(mib * 1024 * 1024);
       const round = (n: number) => Math.round(n * 10) / 10;
       const data = { node, mib, rttMs: round(r.rttMs), upMBps: round(r.upMBps), downMBps: round(r.downMBps) };
@@ -57,6 +58,8 @@ interface OpenTunnel {
   errors: number;
   lastError?: string;
   server: Server;
+  /** the connections it carries now (a net.Server's close leaves them open: close destroys them) */
+  conns: Set<Socket>;
 }
 
 /** TUNNELS are the open tunnels, by id; they close when the server process ends. */
@@ -82,12 +85,23 @@ const tunnelOpen = defineTool({
   async run(a, ctx) {
     const host = a.host ?? '127.0.0.1';
     return onNode(ctx, a.node, async ({ node, client }) => {
-      const t: Partial<OpenTunnel> = { id: `t${randomBytes(4).toString('hex')}`, node, remote: `${host}:${a.port}`, opened: new Date().toISOString(), errors: 0 };
-      const server = await client.tunnel(a.localPort ?? 0, host, a.port, '127.0.0.1', {
-        onError: (err) => {
-          t.errors = (t.errors ?? 0) + 1;
-          t.lastError = err.message.slice(0, 200);
-        },
+      const t: Partial<OpenTunnel> = { id: `t${randomBytes(4).toString('hex')}`, node, remote: `${host}:${a.port}`, opened: new Date().toISOString(), errors: 0, conns: new Set() };
+      let server: Server;
+      try {
+        server = await client.tunnel(a.localPort ?? 0, host, a.port, '127.0.0.1', {
+          onError: (err) => {
+            t.errors = (t.errors ?? 0) + 1;
+            t.lastError = err.message.slice(0, 200);
+          },
+        });
+      } catch (err) {
+        const e = err as NodeJS.ErrnoException;
+        if (e.syscall !== 'listen') throw err;
+        throw new MpopError('MPOP_USAGE', `cannot listen on 127.0.0.1:${a.localPort} on this machine (${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code}); leave localPort out to take any free port`);
+      }
+      server.on('connection', (sock: Socket) => {
+        t.conns!.add(sock);
+        sock.once('close', () => t.conns!.delete(sock));
       });
       const addr = server.address() as AddressInfo;
       Object.assign(t, { server, local: `127.0.0.1:${addr.port}` });
@@ -101,17 +115,20 @@ const tunnelOpen = defineTool({
 const tunnelClose = defineTool({
   name: 'vssh_tunnel_close',
   title: 'Close a tunnel',
-  description: 'Closes a tunnel opened with vssh_tunnel_open, by id: it stops listening and drops its connections. The result lists the tunnels still open.',
+  description: 'Closes a tunnel opened with vssh_tunnel_open, by id: it stops listening and drops its connections. The result lists the tunnels still open (also when the id matched none).',
   toolset: 'network',
   input: { id: z.string().min(1).describe('the tunnel id vssh_tunnel_open returned') },
-  output: { closed: tunnelRow, open: z.array(tunnelRow) },
+  output: { closed: tunnelRow.nullable(), open: z.array(tunnelRow) },
   annotations: { readOnly: false, destructive: false, idempotent: false, openWorld: false },
   async run(a) {
     const t = TUNNELS.get(a.id);
-    if (!t) throw new MpopError('MPOP_NO_MATCH', `no open tunnel ${a.id}${TUNNELS.size ? `; open: ${[...TUNNELS.keys()].join(', ')}` : ' (none is open)'}`);
+    if (!t) {
+      const text = `no open tunnel ${a.id}${TUNNELS.size ? `; open:\n${rows()}` : ' (none is open)'}`;
+      return { data: { closed: null, open: [...TUNNELS.values()].map(row) }, text, isError: true };
+    }
     TUNNELS.delete(a.id);
     t.server.close();
-    (t.server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+    for (const sock of t.conns) sock.destroy();
     return { data: { closed: row(t), open: [...TUNNELS.values()].map(row) }, text: `closed tunnel ${t.id} (${t.local} -> ${t.node} ${t.remote})${TUNNELS.size ? `\nstill open:\n${rows()}` : '\nno tunnel is open'}` };
   },
 });
