@@ -34,11 +34,21 @@ const update = z.object({ name: z.string(), version: z.string(), from: z.string(
 const updatesValue = z.union([z.object({ present: z.literal(true), manager: z.enum(['apt', 'dnf']), count: z.number(), packages: z.array(update) }), absentSchema]);
 type Updates = z.infer<typeof updatesValue>;
 
-/** readUpdates lists pending package updates with apt or dnf (from the package lists as they are: no refresh). */
+/** APT_LISTS is where apt keeps the package lists `apt update` fetched; without them apt knows of no newer version. */
+const APT_LISTS = '/var/lib/apt/lists';
+
+/**
+ * readUpdates lists pending package updates with apt or dnf (from the package lists as they are: no refresh).
+ * apt without package lists says "none upgradable" for want of knowing: that is said as unknown, not as 0.
+ */
 async function readUpdates(client: VsshClient, signal: AbortSignal): Promise<Updates> {
   const apt = await runTool(client, ['apt', 'list', '--upgradable'], opt(signal));
   if (apt !== 'missing') {
     const packages = parseAptUpgradable(mustSucceed(client.target.name, ['apt', 'list', '--upgradable'], apt).stdout);
+    if (!packages.length) {
+      const lists = await runTool(client, ['find', APT_LISTS, '-maxdepth', '1', '-name', '*_Packages*', '-print', '-quit'], opt(signal));
+      if (lists !== 'missing' && !lists.stdout.trim()) return absent(`apt on ${client.target.name} has no package lists (${APT_LISTS} holds none): pending updates are unknown until \`apt update\` runs there`);
+    }
     return { present: true, manager: 'apt', count: packages.length, packages };
   }
   const dnf = await runTool(client, ['dnf', 'check-update', '-q'], opt(signal));
@@ -53,7 +63,7 @@ async function readUpdates(client: VsshClient, signal: AbortSignal): Promise<Upd
 const updates = fleetTool({
   name: 'mpop_updates',
   title: 'Pending updates',
-  description: 'Packages with a newer version available on each node (apt list --upgradable, or dnf check-update), from the package lists as they are (no refresh). A node with neither says "unknown package manager".',
+  description: 'Packages with a newer version available on each node (apt list --upgradable, or dnf check-update), from the package lists as they are (no refresh). A node with neither says "unknown package manager"; apt without package lists (apt update never ran) says so.',
   toolset: 'security',
   defaultAll: true,
   value: updatesValue,
@@ -185,7 +195,12 @@ async function readFailedLogins(client: VsshClient, hours: number, signal: Abort
     const events = [];
     for (const line of j.stdout.split('\n')) {
       if (!line.startsWith('{')) continue;
-      const rec = JSON.parse(line) as { MESSAGE?: unknown; __REALTIME_TIMESTAMP?: string };
+      let rec: { MESSAGE?: unknown; __REALTIME_TIMESTAMP?: string };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        continue; // a record cut off (the journal rotating under us) is not a failed login
+      }
       const msg = typeof rec.MESSAGE === 'string' ? rec.MESSAGE : Array.isArray(rec.MESSAGE) ? Buffer.from(rec.MESSAGE as number[]).toString('utf8') : '';
       const f = parseFailure(msg);
       if (f) events.push({ time: rec.__REALTIME_TIMESTAMP ? new Date(Number(rec.__REALTIME_TIMESTAMP) / 1000).toISOString() : null, ...f });
@@ -269,7 +284,7 @@ const firewall = fleetTool({
       if (ipt !== 'missing') return parseIptablesSave(mustSucceed(client.target.name, ['iptables-save'], ipt).stdout);
       return absent(`no firewall tool on ${client.target.name} (neither nft nor iptables-save)`);
     }, opts),
-  render: (v) => (v.present ? `${v.tool}: ${v.tables.length} tables, ${v.rules} rules${v.tables.flatMap((t) => t.chains.filter((c) => c.policy).map((c) => ` ${t.name}/${c.name} policy ${c.policy}`)).join(',')}` : v.reason),
+  render: (v) => (v.present && !v.tables.length ? `${v.tool}: an empty ruleset (no tables, no rules: nothing is filtered)` : v.present ? `${v.tool}: ${v.tables.length} tables, ${v.rules} rules${v.tables.flatMap((t) => t.chains.filter((c) => c.policy).map((c) => ` ${t.name}/${c.name} policy ${c.policy}`)).join(',')}` : v.reason),
 });
 
 /** securityTools are the `security` toolset. */
