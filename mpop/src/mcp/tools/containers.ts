@@ -111,10 +111,10 @@ const dockerLogs = fleetTool({
 
 const restartValue = z.union([z.object({ present: z.literal(true), engine: z.enum(['docker', 'podman']), restarted: z.string() }), absentSchema]);
 
-const dockerRestart = fleetTool({
+const restartTool = fleetTool({
   name: 'mpop_docker_restart',
   title: 'Restart a container',
-  description: 'Restarts a container on every node of the target (docker/podman restart). Destructive: the service stops for a moment; asks for confirmation.',
+  description: 'Restarts a container on every node of the target (docker/podman restart). Destructive: the service stops for a moment; asks for confirmation. A node without docker or podman restarted nothing: the result is an error saying so.',
   toolset: 'containers',
   input: { container: nameField, waitSeconds: z.number().int().min(0).max(600).optional().describe('seconds to wait for it to stop before killing it (default 10)') },
   value: restartValue,
@@ -129,6 +129,17 @@ const dockerRestart = fleetTool({
     }, opts),
   render: (v) => (v.present ? `restarted ${v.restarted} (${v.engine})` : v.reason),
 });
+
+/** dockerRestart is restartTool with its confirmation, and an error result when some node had nothing to restart with. */
+const dockerRestart: ToolDef = {
+  ...restartTool,
+  confirm: (a) => `Restart container ${String(a.container)} on ${String(a.target)} (it stops for a moment)?`,
+  async run(args, ctx) {
+    const r = await restartTool.run(args, ctx);
+    const nodes = (r.data as { nodes?: { value?: { present?: boolean } }[] }).nodes ?? [];
+    return nodes.some((n) => n.value?.present === false) ? { ...r, isError: true } : r;
+  },
+};
 
 /** containerTools are the `containers` toolset. */
 export const containerTools: ToolDef[] = [dockerPs, dockerLogs, dockerRestart];
