@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
@@ -126,6 +127,25 @@ describe('mpop-mcp containers tools over real loopback daemons, checked against 
         expect(by[n]!.outcome, n).toBe('failed');
         expect(by[n]!.error!.message.toLowerCase()).toContain('no such container');
       }
+    }
+  }, 60_000);
+
+  it('a client that can ask is asked which container restarts where; a no runs nothing', async () => {
+    const asked: string[] = [];
+    const asker = new Client({ name: 'containers-asker', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    asker.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(String(req.params.message));
+      return { action: 'accept', content: { confirm: false } };
+    });
+    await asker.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'containers'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    try {
+      const r = await call('mpop_docker_restart', { target: 'n1,n2', container: 'web' }, asker);
+      expect(r.isError).toBe(true);
+      expect(r.content[0]!.text).toContain('the user declined');
+      expect(r.structuredContent).toBeUndefined();
+      expect(asked).toEqual(['Restart container web on n1,n2 (it stops for a moment)?']);
+    } finally {
+      await asker.close();
     }
   }, 60_000);
 

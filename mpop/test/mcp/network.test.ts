@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { decodeToken, peersFor, Registry, type NodeInfo } from '@meshpop/wire';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -229,6 +230,48 @@ describe('mpop-mcp wire tools against a real Wire registry (coordinator home, no
     expect(again.isError).toBe(true);
     expect(again.content[0]!.text).toContain('WIRE_NOT_FOUND');
   });
+
+  it('a client that can ask its user is asked what each destructive wire tool will do, and its answer is obeyed', async () => {
+    const asked: string[] = [];
+    let answer: 'no' | 'yes' = 'no';
+    const asker = new Client({ name: 'wire-asker', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    asker.setRequestHandler(ElicitRequestSchema, async (req) => {
+      asked.push(String(req.params.message));
+      return { action: 'accept', content: { confirm: answer === 'yes' } };
+    });
+    await asker.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'network'], env: { ...(process.env as Record<string, string>), MESHPOP_HOME: home } }));
+    try {
+      const count = () => {
+        const reg = registry();
+        try {
+          return reg.listTokens().filter((t) => t.name === 'epsilon').length;
+        } finally {
+          reg.close();
+        }
+      };
+      const no = await call('wire_token_create', { name: 'epsilon', ttl: '15m' }, asker);
+      expect(no.isError).toBe(true);
+      expect(no.content[0]!.text).toContain('the user declined');
+      expect(asked).toEqual(['Make a join token that lets a new machine into the mesh as epsilon (valid 15m)?']);
+      expect(count()).toBe(0);
+      answer = 'yes';
+      const yes = await call('wire_token_create', { name: 'epsilon', ttl: '15m' }, asker);
+      expect(yes.isError, yes.content[0]?.text).toBeFalsy();
+      expect(decodeToken(yes.structuredContent.token).name).toBe('epsilon');
+      expect(count()).toBe(1);
+      answer = 'no';
+      const keep = await call('wire_remove_node', { node: 'alpha' }, asker);
+      expect(keep.isError).toBe(true);
+      expect(asked.at(-1)).toBe('Remove alpha from the mesh (it loses its place and must join again with a new token)?');
+      const reg = registry();
+      expect(reg.findNode('alpha')).toBeDefined();
+      reg.close();
+      const audit = readFileSync(join(home, 'mpop', 'mcp-audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { client: string; tool: string; decision: string });
+      expect(audit.filter((e) => e.client === 'wire-asker').map((e) => [e.tool, e.decision])).toEqual([['wire_token_create', 'refused'], ['wire_token_create', 'confirmed'], ['wire_remove_node', 'refused']]);
+    } finally {
+      await asker.close();
+    }
+  }, 60_000);
 
   it('without a mesh: every wire tool says so plainly, as an error result', async () => {
     const st = await call('wire_status', {}, none);
