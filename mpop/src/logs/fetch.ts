@@ -2,7 +2,7 @@ import type { Pool, VsshClient } from '@meshpop/vssh';
 import { MpopError } from '../errors.js';
 import { fanout, type FanoutOptions, type FanoutResult } from '../fanout/run.js';
 import { byTime, containerEntry, dmesgEntry, fileEntries, journalEntry, splitLines, type LogEntry, type TimeContext } from './parse.js';
-import { filesToProbe, planLogs, SINCE_WINDOW, sinceCutoff, type LogQuery, type Reader } from './plan.js';
+import { filesToProbe, planLogs, SINCE_WINDOW, sinceCutoff, untilCutoff, type LogQuery, type Reader } from './plan.js';
 import { probeNode, type NodeLogFacts } from './probe.js';
 import type { LogSource } from './source.js';
 
@@ -66,6 +66,16 @@ export async function readOnce(node: string, client: VsshClient, reader: Reader,
       entries = entries.filter((e) => e.time === undefined || Date.parse(e.time) >= cutoff);
     }
   }
+  const until = untilCutoff(q, facts);
+  if (until !== undefined && !reader.nativeSince) {
+    if (entries.length && timed === 0) notes.push(`until not applied to ${reader.label} on ${node}: its lines carry no timestamp mpop can read`);
+    else entries = entries.filter((e) => e.time === undefined || Date.parse(e.time) <= until);
+  }
+  // journalctl -p and dmesg --level choose by priority themselves; other lines only when they name a level.
+  if (q.priority !== undefined && reader.kind !== 'journal' && reader.kind !== 'dmesg') {
+    if (entries.length && !entries.some((e) => e.priority !== undefined)) notes.push(`priority not applied to ${reader.label} on ${node}: its lines name no level mpop can read`);
+    else entries = entries.filter((e) => e.priority === undefined || e.priority <= q.priority!);
+  }
   if (entries.length > q.lines) entries = entries.slice(-q.lines);
   return { entries, notes };
 }
@@ -97,6 +107,7 @@ export function logsFleet(pool: Pool, nodes: string[], source: LogSource, q: Log
 /** checkQuery refuses a query that cannot be run: no lines, an empty or multi-line pattern. */
 export function checkQuery(q: LogQuery): void {
   if (!Number.isInteger(q.lines) || q.lines < 1 || q.lines > 1_000_000) throw new MpopError('MPOP_USAGE', `--lines ${q.lines} is not a whole number from 1 to 1000000`);
+  if (q.priority !== undefined && !(Number.isInteger(q.priority) && q.priority >= 0 && q.priority <= 7)) throw new MpopError('MPOP_USAGE', `priority ${q.priority} is not a syslog level from 0 (emerg) to 7 (debug)`);
   if (q.grep !== undefined && (q.grep === '' || /[\n\r\0]/.test(q.grep))) throw new MpopError('MPOP_USAGE', '--grep needs a non-empty pattern on one line');
   if (q.grep !== undefined && !q.fixed) {
     try {

@@ -13,6 +13,10 @@ export interface LogQuery {
   grep?: string;
   fixed?: boolean;
   ignoreCase?: boolean;
+  /** only entries until then (same forms as since) */
+  until?: { agoMs: number } | { atMs: number };
+  /** only entries at this syslog priority or worse (0 emerg .. 7 debug); applied by journalctl -p and dmesg --level, else by the level a line names */
+  priority?: number;
 }
 
 /** ReaderKind is how a reader's output is parsed. */
@@ -47,6 +51,18 @@ export function sinceCutoff(q: LogQuery, facts: { nowMs: number }): number | und
   return 'agoMs' in q.since ? facts.nowMs - q.since.agoMs : q.since.atMs;
 }
 
+/** untilCutoff is the until moment in the node's clock, in ms since the epoch. */
+export function untilCutoff(q: LogQuery, facts: { nowMs: number }): number | undefined {
+  if (!q.until) return undefined;
+  return 'agoMs' in q.until ? facts.nowMs - q.until.agoMs : q.until.atMs;
+}
+
+/** windowed says whether a reader without a time index reads a window of lines to filter by time itself. */
+const windowed = (q: LogQuery): boolean => q.since !== undefined || q.until !== undefined;
+
+/** DMESG_LEVELS are dmesg --level's names, by syslog priority. */
+const DMESG_LEVELS = ['emerg', 'alert', 'crit', 'err', 'warn', 'notice', 'info', 'debug'];
+
 const grepFlags = (q: LogQuery): string => `${q.fixed ? '-F' : '-E'}${q.ignoreCase ? ' -i' : ''}`;
 
 /** pcreEscape makes a fixed string a PCRE2 pattern (journalctl --grep takes only patterns). */
@@ -56,6 +72,9 @@ function journalReader(q: LogQuery, facts: NodeLogFacts, label: string, matches:
   const cutoff = sinceCutoff(q, facts);
   const base = ['journalctl', '-o', 'json', '--no-pager', '--all', '-n', String(q.lines)];
   if (cutoff !== undefined) base.push('--since', `@${Math.floor(cutoff / 1000)}`);
+  const until = untilCutoff(q, facts);
+  if (until !== undefined) base.push('--until', `@${Math.floor(until / 1000)}`);
+  if (q.priority !== undefined) base.push('-p', String(q.priority));
   if (q.grep !== undefined) base.push('--grep', q.fixed ? pcreEscape(q.grep) : q.grep, `--case-sensitive=${q.ignoreCase ? 'false' : 'true'}`);
   return { kind: 'journal', label, fetch: { argv: [...base, ...matches] }, follow: { argv: [...base, '--follow', ...matches] }, nativeSince: true };
 }
@@ -63,7 +82,7 @@ function journalReader(q: LogQuery, facts: NodeLogFacts, label: string, matches:
 function fileReader(q: LogQuery, file: string): Reader {
   // With --since, a window of lines is read and filtered here (files have no index by time); a follow
   // starts from the last --lines lines and drops older ones as they come.
-  const n = String(q.since ? Math.max(q.lines, SINCE_WINDOW) : q.lines);
+  const n = String(windowed(q) ? Math.max(q.lines, SINCE_WINDOW) : q.lines);
   const nf = String(q.lines);
   const g = grepFlags(q);
   if (q.grep === undefined) {
@@ -81,26 +100,29 @@ function fileReader(q: LogQuery, file: string): Reader {
   };
 }
 
-function dmesgReader(q: LogQuery): Reader {
-  const n = String(q.since ? Math.max(q.lines, SINCE_WINDOW) : q.lines);
+/** dmesgReader reads the kernel ring buffer (dmesg -x, ISO times), with --level for a priority and grep on the node. */
+export function dmesgReader(q: LogQuery): Reader {
+  const n = String(windowed(q) ? Math.max(q.lines, SINCE_WINDOW) : q.lines);
   const g = grepFlags(q);
   const filter = q.grep === undefined ? '' : ` | grep ${g} -e "$2"`;
   const lineFilter = q.grep === undefined ? '' : ` | grep --line-buffered ${g} -e "$2"`;
-  const last = `dmesg -x --time-format iso${filter} | tail -n "$1"`;
+  const level = q.priority === undefined ? '' : ` --level ${DMESG_LEVELS.slice(0, q.priority + 1).join(',')}`;
+  const last = `dmesg -x --time-format iso${level}${filter} | tail -n "$1"`;
   const args = (count: string): string[] => ['mpop-logs', count, ...(q.grep !== undefined ? [q.grep] : [])];
   return {
     kind: 'dmesg',
     label: 'dmesg',
     unit: 'kernel',
     fetch: { argv: ['sh', '-c', last, ...args(n)] },
-    follow: { argv: ['sh', '-c', `${last}; dmesg -x --time-format iso --follow-new${lineFilter}`, ...args(String(q.lines))] },
+    follow: { argv: ['sh', '-c', `${last}; dmesg -x --time-format iso${level} --follow-new${lineFilter}`, ...args(String(q.lines))] },
     nativeSince: false,
   };
 }
 
 function containerReader(q: LogQuery, facts: NodeLogFacts, runtime: 'docker' | 'podman', name: string): Reader {
   const cutoff = sinceCutoff(q, facts);
-  const since = cutoff !== undefined ? `--since ${Math.floor(cutoff / 1000)} ` : '';
+  const until = untilCutoff(q, facts);
+  const since = (cutoff !== undefined ? `--since ${Math.floor(cutoff / 1000)} ` : '') + (until !== undefined ? `--until ${Math.floor(until / 1000)} ` : '');
   // inspect first: a missing container or a stopped daemon is an error with its message, not an empty log
   const check = `"$1" inspect --type container -- "$3" >/dev/null || exit 3; `;
   const g = grepFlags(q);
