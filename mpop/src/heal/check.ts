@@ -42,6 +42,8 @@ export interface HealContext {
 export interface HealCheck {
   name: string;
   describe: string;
+  /** what the fix does, for people (checks without a fix leave it out) */
+  fixes?: string;
   run(ctx: HealContext): Promise<CheckResult>;
   /** fix acts on a problem (or warning) `run` found; after it the check runs again to say whether it is gone */
   fix?(ctx: HealContext, found: CheckResult): Promise<FixOutcome>;

@@ -22,6 +22,7 @@ const over = (rows: DfRow[], limit: number): DfRow[] => rows.filter((r) => r.use
 export const disk: HealCheck = {
   name: 'disk',
   describe: 'disk space: a mount above thresholds.disk % used',
+  fixes: 'runs the cleaners heal.yaml\'s disk.clean allows (apt, journal, rotated, tmp, or its own disk.commands; nothing when it lists none) and says the bytes freed',
   async run(ctx) {
     const rows = await readDf(ctx);
     if (rows === 'missing') return unknown(`no GNU df on ${ctx.node}, so its disks cannot be read`);

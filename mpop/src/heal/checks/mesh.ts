@@ -65,6 +65,7 @@ async function answers(ctx: HealContext, peer: StalePeer): Promise<boolean | nul
 export const mesh: HealCheck = {
   name: 'mesh',
   describe: 'mesh: a Wire peer with no recent handshake',
+  fixes: 'systemctl restart of wire\'s service (wire-up, or wire-serve on the coordinator), whose watchdog re-syncs the peers',
   async run(ctx) {
     const s = await readWire(ctx);
     if ('why' in s) return unknown(s.why);

@@ -35,6 +35,7 @@ async function failed(ctx: HealContext): Promise<string[] | null> {
 export const unit: HealCheck = {
   name: 'unit',
   describe: 'systemd: a failed unit',
+  fixes: 'systemctl restart of each failed unit (those under units.ignore left alone)',
   async run(ctx) {
     const units = await failed(ctx);
     if (units === null) return unknown(`no systemd on ${ctx.node} (it is not running there), so units cannot be checked`);
