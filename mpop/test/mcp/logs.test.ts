@@ -123,6 +123,26 @@ describe('mpop-mcp logs toolset over real loopback daemons', () => {
     expect(fixed.structuredContent.nodes[0].value.entries).toEqual([]);
   }, 60_000);
 
+  it('priority on a file keeps the lines whose level is err or worse, and says so where lines name no level; kernel falls back to dmesg', async () => {
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const d = new Date(now - 5 * 60_000);
+    const stamp = `${d.getFullYear()}/${pad(d.getMonth() + 1)}/${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+    const errors = join(dir, 'error.log');
+    writeFileSync(errors, [`${stamp} [notice] 1#1: start worker`, `${stamp} [error] 1#1: upstream timed out`, `${stamp} [crit] 1#1: disk full`, `${stamp} [warn] 1#1: slow`, ''].join('\n'));
+    const r = await call('mpop_logs', { target: 'n1', source: errors, priority: 'err' });
+    expect(r.structuredContent.nodes[0].value.entries.map((e: { message: string; priority: number }) => [e.message.slice(20), e.priority])).toEqual([['[error] 1#1: upstream timed out', 3], ['[crit] 1#1: disk full', 2]]);
+    const plain = await call('mpop_logs', { target: 'n1', source: app, priority: 'err' });
+    expect(plain.structuredContent.nodes[0].value.entries.length).toBe(4);
+    expect(plain.structuredContent.nodes[0].value.notes).toEqual([`priority not applied to ${app} on n1: its lines name no level mpop can read`]);
+    if (hostJournal) return;
+    const kernel = await call('mpop_logs', { target: 'n1', source: 'kernel', lines: 3 });
+    const v = kernel.structuredContent.nodes[0].value;
+    if (v.present) {
+      expect(v.sources).toEqual(['dmesg']);
+      expect(v.notes).toContain('no systemd journal on n1: read dmesg');
+    } else expect(v.reason).toMatch(/no kernel log on n1/);
+  }, 60_000);
+
   it('a huge line is cut in the result; a missing file and a unit without journald are said plainly', async () => {
     const big = join(dir, 'big.log');
     writeFileSync(big, `${'x'.repeat(10_000)}\nshort\n`);
