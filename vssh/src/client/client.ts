@@ -253,7 +253,8 @@ export class VsshClient {
     const probe = await this.call('tunnel', { host, port, check: true });
     // A daemon older than `check` connects instead: its policy allowed it, so that is the answer too.
     if ((await probe.next())?.kind === 'msg') probe.cancel();
-    const server = createServer((sock) => void this.#carry(sock, host, port, opts.onError));
+    // allowHalfOpen: a local peer that ends its side (a request, then FIN) still gets the whole reply.
+    const server = createServer({ allowHalfOpen: true }, (sock) => void this.#carry(sock, host, port, opts.onError));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(localPort, bindHost, () => resolve());
@@ -276,7 +277,8 @@ export class VsshClient {
     }
     sock.on('error', () => call.cancel());
     const up = (async () => {
-      for await (const chunk of sock as AsyncIterable<Buffer>) await call.stream.write(Channel.OUT, chunk);
+      // destroyOnReturn false: the end of the local input ends only this direction, not the socket
+      for await (const chunk of sock.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) await call.stream.write(Channel.OUT, chunk);
       call.stream.end();
     })().catch(() => sock.destroy());
     try {

@@ -16,7 +16,7 @@ export async function tunnelHandler(ctx: RequestContext): Promise<Record<string,
   if (!port) throw new VsshError('VSSH_BAD_INPUT', 'tunnel needs a port from 1 to 65535');
   ctx.policy.checkTunnel(host, port);
   if (bool(ctx.args, 'check')) return { allowed: true }; // asked only whether the policy allows it
-  const sock = connect({ host, port });
+  const sock = connect({ host, port, allowHalfOpen: true }); // each direction ends on its own (a target may half-close first)
   sock.setNoDelay(true);
   const abort = (): void => void sock.destroy();
   ctx.signal.addEventListener('abort', abort, { once: true }); // also while connecting
@@ -32,7 +32,7 @@ export async function tunnelHandler(ctx: RequestContext): Promise<Record<string,
   let bytesOut = 0;
   const toClient = (async () => {
     try {
-      for await (const chunk of sock as AsyncIterable<Buffer>) {
+      for await (const chunk of sock.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         bytesOut += chunk.length;
         await ctx.stream.write(Channel.OUT, chunk);
       }

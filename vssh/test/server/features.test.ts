@@ -162,6 +162,54 @@ describe('tunnels', () => {
       await l.close();
     }
   });
+  it('keep each direction open after the other half-closes (a request, then end(), then the whole reply)', async () => {
+    const l = await loop();
+    // the target reads to the end of its input, then answers and closes: an HTTP/1.0 server, `nc -N`, sort
+    const reverse: Server = createServer({ allowHalfOpen: true }, (s) => {
+      const got: Buffer[] = [];
+      s.on('data', (d) => got.push(d));
+      s.on('end', () => s.end(Buffer.concat(got).reverse()));
+    });
+    // the target speaks first and half-closes, then still reads what comes: a banner, then input counted
+    const banner: Server = createServer({ allowHalfOpen: true }, (s) => {
+      let n = 0;
+      s.end('hello\n');
+      s.on('data', (d) => (n += d.length));
+      s.on('end', () => void (counted = n));
+    });
+    let counted = -1;
+    await Promise.all([reverse, banner].map((sv) => new Promise<void>((r) => sv.listen(0, '127.0.0.1', () => r()))));
+    const t1 = await l.client.tunnel(0, '127.0.0.1', (reverse.address() as { port: number }).port);
+    const t2 = await l.client.tunnel(0, '127.0.0.1', (banner.address() as { port: number }).port);
+    try {
+      const payload = randomBytes(3 * 1024 * 1024);
+      const back = await new Promise<Buffer>((resolve, reject) => {
+        const s = connect({ port: (t1.address() as { port: number }).port, host: '127.0.0.1', allowHalfOpen: true });
+        const got: Buffer[] = [];
+        s.on('data', (d) => got.push(d));
+        s.on('end', () => resolve(Buffer.concat(got)));
+        s.on('error', reject);
+        s.end(payload);
+      });
+      expect(back.equals(Buffer.from(payload).reverse())).toBe(true);
+      const heard = await new Promise<string>((resolve, reject) => {
+        const s = connect({ port: (t2.address() as { port: number }).port, host: '127.0.0.1', allowHalfOpen: true });
+        let text = '';
+        s.on('data', (d) => (text += d.toString()));
+        s.on('end', () => setTimeout(() => s.end(Buffer.alloc(70_000, 1)), 50)); // answer after the banner ended
+        s.on('close', () => resolve(text));
+        s.on('error', reject);
+      });
+      expect(heard).toBe('hello\n');
+      expect(await waitFor(() => counted === 70_000, 5000)).toBe(true);
+    } finally {
+      t1.close();
+      t2.close();
+      reverse.close();
+      banner.close();
+      await l.close();
+    }
+  });
 });
 
 describe('the interactive shell', () => {
