@@ -6,7 +6,9 @@ import { mcpAuditFile } from './audit.js';
 import { DEFAULT_MAX_TEXT } from './cap.js';
 import { Guard } from './guard.js';
 import { accessPolicy, newToken, TOKEN_SECRET } from './http-access.js';
-import { createMcpServer, serveHttp, serveStdio } from './sdk.js';
+import { PROMPTS } from './prompts.js';
+import { RESOURCES } from './resources.js';
+import { createMcpServer, serveHttp, serveStdio, type ServerExtras } from './sdk.js';
 import { catalogue, parseToolsets } from './tools/index.js';
 import { setVaultReadable } from './tools/secrets.js';
 
@@ -97,17 +99,19 @@ export async function mcpMain(argv: string[]): Promise<number> {
   const pool = new Pool({ home, retries: 1 });
   const guard = new Guard({ home, readOnly: v['read-only'] === true, allowDestructive: v['allow-destructive'] === true, allow: new Set(v.allow ?? []), maxText, deadlineMs }, pool, mcpAuditFile(home));
   setVaultReadable(v['vault-readable'] ?? []);
-  const tools = catalogue(guard.jobs, () => toolsets).filter((t) => toolsets.has(t.toolset));
+  const all = catalogue(guard.jobs, () => toolsets);
+  const tools = all.filter((t) => toolsets.has(t.toolset));
+  const extras: ServerExtras = { resources: RESOURCES, prompts: PROMPTS, catalogue: all };
   try {
     if (!v.http) {
-      await serveStdio(createMcpServer(tools, guard, INSTRUCTIONS));
+      await serveStdio(createMcpServer(tools, guard, INSTRUCTIONS, extras));
       return 0;
     }
     const port = v.port === undefined ? 8791 : Number(v.port);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port "${v.port}" is not a TCP port`);
     const token = await readToken(home);
     const bind = v.bind ?? '127.0.0.1';
-    const http = await serveHttp(() => createMcpServer(tools, guard, INSTRUCTIONS), bind, port, (p) => accessPolicy(token, bind, p, v['allow-origin'] ?? []));
+    const http = await serveHttp(() => createMcpServer(tools, guard, INSTRUCTIONS, extras), bind, port, (p) => accessPolicy(token, bind, p, v['allow-origin'] ?? []));
     process.stderr.write(`mpop-mcp serving MCP at ${http.url} (bearer token from the vault: ${TOKEN_SECRET})\n`);
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

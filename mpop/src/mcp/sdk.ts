@@ -3,23 +3,43 @@
  * transports. Tools, the guard, jobs and the audit know nothing of the SDK, so a move to the v2 packages
  * (@modelcontextprotocol/server) changes this file only.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { checkAccess, type AccessPolicy } from './http-access.js';
 import { z } from 'zod';
+import { errorInfo } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { Guard } from './guard.js';
+import { renderPrompt, type PromptDef } from './prompts.js';
+import { nodeUri, type ResourceContext, type ResourceDef } from './resources.js';
 import type { ToolDef } from './tool.js';
 
 /** PROGRESS_EVERY_MS: progress notifications are sent at most this often per call (and always for the last). */
 const PROGRESS_EVERY_MS = 200;
 
-/** createMcpServer makes an McpServer offering `tools` (those the guard lists) with their schemas and annotations. */
-export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: string): McpServer {
+/** MAX_LINKS is how many resource links to mpop://nodes/{name} a tool result carries at most. */
+const MAX_LINKS = 20;
+
+/** ServerExtras are what a server offers besides its tools; `catalogue` is every tool, offered or not (for the prompts' notes). */
+export interface ServerExtras {
+  resources?: ResourceDef[];
+  prompts?: PromptDef[];
+  catalogue?: ToolDef[];
+}
+
+/**
+ * createMcpServer makes an McpServer offering `tools` (those the guard lists) with their schemas and
+ * annotations, and the resources and prompts of `extras`.
+ */
+export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: string, extras: ServerExtras = {}): McpServer {
   const server = new McpServer({ name: 'mpop-mcp', version: VERSION }, { capabilities: { logging: {} }, instructions });
+  registerResources(server, guard, extras.resources ?? []);
+  registerPrompts(server, guard, extras.prompts ?? [], tools, extras.catalogue ?? tools);
   for (const def of tools) {
     if (!guard.listed(def)) continue;
     server.registerTool(
@@ -65,11 +85,97 @@ export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: st
               }
             : {}),
         });
-        return { content: [{ type: 'text' as const, text: answer.text }], ...(answer.structured ? { structuredContent: answer.structured } : {}), ...(answer.isError ? { isError: true } : {}) };
+        return { content: [{ type: 'text' as const, text: answer.text }, ...(extras.resources?.length ? nodeLinks(answer.structured) : [])], ...(answer.structured ? { structuredContent: answer.structured } : {}), ...(answer.isError ? { isError: true } : {}) };
       },
     );
   }
   return server;
+}
+
+/** nodeLinks are resource links to mpop://nodes/{name} for the nodes a result names (structured nodes[].node, or .name). */
+function nodeLinks(structured: Record<string, unknown> | undefined) {
+  const rows = structured?.nodes;
+  if (!Array.isArray(rows)) return [];
+  const names = new Set<string>();
+  for (const r of rows) {
+    const name = r && typeof r === 'object' ? ((r as { node?: unknown }).node ?? (r as { name?: unknown }).name) : undefined;
+    if (typeof name === 'string' && name) names.add(name);
+    if (names.size >= MAX_LINKS) break;
+  }
+  return [...names].map((name) => ({ type: 'resource_link' as const, uri: nodeUri(name), name: `node ${name}`, mimeType: 'application/json', description: `${name}: inventory entry and a live reading` }));
+}
+
+/** RESOURCE_NOT_FOUND is the JSON-RPC code MCP gives a read of a resource that is not there. */
+const RESOURCE_NOT_FOUND = -32002;
+const INVALID_PARAMS = -32602;
+
+/** protocolError turns a read's failure into an McpError: not found for names that match nothing, invalid params for usage. */
+function protocolError(err: unknown): McpError {
+  const { code, message } = errorInfo(err);
+  const rpc = code === 'MPOP_NO_MATCH' || code === 'MPOP_NO_PREVIOUS_RUN' ? RESOURCE_NOT_FOUND : code === 'MPOP_USAGE' ? INVALID_PARAMS : -32603;
+  return new McpError(rpc, `${code}: ${message}`);
+}
+
+/** registerResources registers mpop's resources: fixed ones by URI, families as ResourceTemplates with list and complete. */
+function registerResources(server: McpServer, guard: Guard, defs: ResourceDef[]): void {
+  const ctx: ResourceContext = { home: guard.config.home, pool: guard.pool, inventory: () => guard.inventory(), auditFile: guard.audit.file, maxText: guard.config.maxText };
+  const wrap = async (uri: URL, mimeType: string, read: () => Promise<string>) => {
+    try {
+      return { contents: [{ uri: uri.href, mimeType, text: await read() }] };
+    } catch (err) {
+      throw protocolError(err);
+    }
+  };
+  for (const def of defs) {
+    const meta = { title: def.title, description: def.description, mimeType: def.mimeType };
+    if (def.kind === 'fixed') {
+      server.registerResource(def.name, def.uri, meta, (uri) => wrap(uri, def.mimeType, () => def.read(ctx)));
+      continue;
+    }
+    const complete = Object.fromEntries(Object.entries(def.complete).map(([v, fn]) => [v, (value: string) => fn(value, ctx).catch(() => [])]));
+    const template = new ResourceTemplate(def.template, { list: async () => ({ resources: (await def.list(ctx).catch(() => [])).map((r) => ({ ...r, mimeType: def.mimeType })) }), complete });
+    server.registerResource(def.name, template, meta, (uri, vars) =>
+      wrap(uri, def.mimeType, () => {
+        const decoded: Record<string, string> = {};
+        for (const [k, v] of Object.entries(vars)) {
+          const text = Array.isArray(v) ? v.join(',') : v;
+          try {
+            decoded[k] = decodeURIComponent(text);
+          } catch {
+            decoded[k] = text;
+          }
+        }
+        return def.read(decoded, ctx);
+      }),
+    );
+  }
+}
+
+/** registerPrompts registers mpop's prompts; a target argument completes with node names and @groups. */
+function registerPrompts(server: McpServer, guard: Guard, defs: PromptDef[], offered: ToolDef[], catalogue: ToolDef[]): void {
+  const on = new Set(offered.filter((t) => guard.listed(t)).map((t) => t.name));
+  const all = new Map(catalogue.map((t) => [t.name, t]));
+  const availability = (name: string) => {
+    const t = all.get(name);
+    return t ? { toolset: t.toolset, offered: on.has(name) } : undefined;
+  };
+  const targets = async (value: string): Promise<string[]> => {
+    const inv = await guard.inventory().catch(() => undefined);
+    if (!inv) return [];
+    return ['all', ...inv.names, ...inv.groups.map((g) => `@${g.name}`)].filter((t) => t.startsWith(value)).slice(0, 100);
+  };
+  for (const def of defs) {
+    const shape: Record<string, z.ZodType<string | undefined>> = {};
+    for (const [name, arg] of Object.entries(def.args)) {
+      const base = z.string().describe(arg.description);
+      const field = arg.completeTarget ? completable(base, targets) : base;
+      shape[name] = (arg.required ? field : field.optional()) as z.ZodType<string | undefined>;
+    }
+    server.registerPrompt(def.name, { title: def.title, description: def.description, argsSchema: shape as never }, ((args: Record<string, string | undefined>) => ({
+      description: def.description,
+      messages: [{ role: 'user' as const, content: { type: 'text' as const, text: renderPrompt(def, args ?? {}, availability) } }],
+    })) as never);
+  }
 }
 
 /** serveStdio serves on stdin/stdout (nothing else may write to stdout) until the client closes the pipe. */

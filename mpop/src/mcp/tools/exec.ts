@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { Pool } from '@meshpop/vssh';
-import { MpopError } from '../../errors.js';
+import type { Pool, VsshClient } from '@meshpop/vssh';
+import { errorInfo, MpopError } from '../../errors.js';
 import { commandText, execFleet, type ExecValue, type RemoteCommand } from '../../exec.js';
 import { fold } from '../../fanout/fold.js';
 import { recap } from '../../fanout/recap.js';
-import { fanout, OUTCOMES, type FanoutProgress, type FanoutResult, type NodeOutcome, type Outcome } from '../../fanout/run.js';
+import { fanout, type FanoutProgress, type FanoutResult, type Verdict } from '../../fanout/run.js';
 import { mpopPaths } from '../../paths.js';
 import { recordRun } from '../../runs.js';
 import { defineTool, type ToolContext, type ToolResult } from '../tool.js';
@@ -44,7 +44,7 @@ const execOutput = {
 type ExecData = z.infer<z.ZodObject<typeof execOutput>>;
 
 /** runExec runs `command` on the target's nodes with the shared options, reporting progress to the call. */
-function runExec(pool: Pool, nodes: string[], command: RemoteCommand, args: RunArgs, ctx: ToolContext, done = 0): Promise<FanoutResult<ExecValue>> {
+function runExec(pool: Pool, nodes: string[], command: RemoteCommand, args: RunArgs, ctx: ToolContext): Promise<FanoutResult<ExecValue>> {
   const timeoutMs = args.timeoutSeconds ? args.timeoutSeconds * 1000 : undefined;
   return execFleet(pool, nodes, { command, ...(timeoutMs ? { timeoutMs } : {}), ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.env ? { env: args.env } : {}) }, {
     ...(args.concurrency ? { concurrency: args.concurrency } : {}),
@@ -52,15 +52,15 @@ function runExec(pool: Pool, nodes: string[], command: RemoteCommand, args: RunA
     ...(args.stopOnError ? { stopOnError: true } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
     signal: ctx.signal,
-    onProgress: (p) => ctx.progress(progressOf(p, done)),
+    onProgress: (p) => ctx.progress(progressOf(p)),
   });
 }
 
-/** progressOf renders a fan-out's progress; `before` nodes already ended in an earlier phase. */
-const progressOf = (p: FanoutProgress, before = 0) => ({
-  done: before + p.done,
-  total: before + p.total,
-  message: `${before + p.done}/${before + p.total} done, ${p.running} running, ${p.failed} failed${p.last ? `; ${p.last.node} ${p.last.outcome}` : ''}`,
+/** progressOf renders a fan-out's progress. */
+const progressOf = (p: FanoutProgress) => ({
+  done: p.done,
+  total: p.total,
+  message: `${p.done}/${p.total} done, ${p.running} running, ${p.failed} failed${p.last ? `; ${p.last.node} ${p.last.outcome}` : ''}`,
 });
 
 /** execAnswer records a run as the previous one (for @failed / @changed) and renders it: folded outputs, a recap, the failures. */
@@ -126,39 +126,65 @@ function scriptHead(script: string, lines = 6): string {
 const scriptLabel = (script: string, interpreter: string | undefined): string =>
   `${interpreter ?? (/^#!(.*)/.exec(script)?.[1]?.trim() || 'shebang')} <script: ${Buffer.byteLength(script)} bytes, ${script.replace(/\n$/, '').split('\n').length} lines>`;
 
-/**
- * stageScript puts the script on each node in a folder of its own, /tmp/mpop-script-<random> (mkdir -m 700:
- * it fails rather than reuse anything already there), as a file of mode 0700, over vssh (SHA-256 checked).
- * It returns the nodes where that worked, and an outcome for each one where it did not.
- */
-async function stageScript(pool: Pool, nodes: string[], local: string, dir: string, ctx: ToolContext, staged: Set<string>): Promise<Map<string, NodeOutcome<ExecValue>>> {
-  const failed = new Map<string, NodeOutcome<ExecValue>>();
-  const run = await fanout(
-    pool,
-    nodes,
-    async ({ node, client, signal }) => {
-      const mk = await client.exec({ argv: ['mkdir', '-m', '700', dir] }, { timeoutMs: CLEANUP_TIMEOUT_MS, signal });
-      if (mk.exitCode !== 0) throw new MpopError('MPOP_REMOTE', `cannot make ${dir} on ${node}: ${mk.stderr.toString('utf8').trim() || `mkdir exited ${mk.exitCode}`}`);
-      staged.add(node);
-      await client.put(local, `${dir}/script`);
-    },
-    { signal: ctx.signal, timeoutMs: 60_000, onProgress: (p) => ctx.progress({ done: 0, total: p.total, message: `uploading the script: ${p.done}/${p.total}` }) },
-  );
-  for (const r of run.results) {
-    if (r.outcome !== 'ok') failed.set(r.node, { node: r.node, outcome: r.outcome, changed: false, durationMs: r.durationMs, error: { code: r.error?.code ?? 'MPOP_REMOTE', message: `the script was not uploaded: ${r.error?.message ?? r.outcome}` } });
+/** Carried is an error that keeps the code of the node's outcome (unreachable, cancelled...) for the outer fan-out to classify. */
+class Carried extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
   }
-  return failed;
 }
 
-/** unstage removes the script folder from every node it was made on, whatever happened (cancel, timeout, failure). */
-async function unstage(pool: Pool, nodes: string[], dir: string): Promise<string[]> {
-  if (!nodes.length) return [];
-  const run = await fanout(pool, nodes, async ({ client }) => {
-    const r = await client.exec({ argv: ['rm', '-rf', '--', dir] }, { timeoutMs: CLEANUP_TIMEOUT_MS });
-    if (r.exitCode !== 0) throw new MpopError('MPOP_REMOTE', r.stderr.toString('utf8').trim() || `rm exited ${r.exitCode}`);
-  }, { timeoutMs: CLEANUP_TIMEOUT_MS });
-  return run.results.filter((r) => r.outcome !== 'ok').map((r) => `${r.node}: ${dir} was not removed (${r.error?.message ?? r.outcome})`);
+/** ScriptRun is where a script goes on a node and how it is run there. */
+interface ScriptRun {
+  local: string;
+  interpreter?: string;
+  args: string[];
 }
+
+/**
+ * scriptOn runs the script on one node as mpop_exec runs a command (execFleet, the same per-node timeout and
+ * outcomes): first it makes a folder of its own, /tmp/mpop-script-<random> (mkdir -m 700 fails rather than
+ * reuse anything there), and puts the script in it as a 0700 file over vssh (SHA-256 checked); after the
+ * run, whatever happened (failure, timeout, cancellation), it removes the folder. Each node gets its own
+ * folder name, so nodes that share a filesystem (loopback daemons, a lab's namespaces) do not collide.
+ */
+async function scriptOn(pool: Pool, node: string, client: VsshClient, signal: AbortSignal, s: ScriptRun, args: RunArgs, leftovers: string[]): Promise<ExecValue> {
+  const dir = `/tmp/mpop-script-${randomBytes(9).toString('hex')}`;
+  const remove = async (): Promise<void> => {
+    // Not tied to the signal: a cancelled run is cleaned up too.
+    const rm = await client.exec({ argv: ['rm', '-rf', '--', dir] }, { timeoutMs: CLEANUP_TIMEOUT_MS }).catch((err: unknown) => errorInfo(err).message);
+    if (typeof rm === 'string' || rm.exitCode !== 0) leftovers.push(`${node}: ${dir} was not removed (${typeof rm === 'string' ? rm : rm.stderr.toString('utf8').trim() || `rm exited ${rm.exitCode}`})`);
+  };
+  let mk;
+  try {
+    mk = await client.exec({ argv: ['mkdir', '-m', '700', dir] }, { timeoutMs: CLEANUP_TIMEOUT_MS, signal });
+  } catch (err) {
+    if (signal.aborted) await remove(); // cancelled while mkdir ran: it may have made the folder
+    throw err;
+  }
+  if (mk.exitCode !== 0) throw new MpopError('MPOP_REMOTE', `the script was not uploaded: cannot make ${dir}: ${mk.stderr.toString('utf8').trim() || `mkdir exited ${mk.exitCode}`}`);
+  try {
+    try {
+      await client.put(s.local, `${dir}/script`);
+    } catch (err) {
+      const e = errorInfo(err);
+      throw new Carried(e.code, `the script was not uploaded: ${e.message}`);
+    }
+    const command: RemoteCommand = { argv: [...(s.interpreter ? [s.interpreter] : []), `${dir}/script`, ...s.args] };
+    const timeoutMs = args.timeoutSeconds ? args.timeoutSeconds * 1000 : undefined;
+    const run = await execFleet(pool, [node], { command, ...(timeoutMs ? { timeoutMs } : {}), ...(args.cwd ? { cwd: args.cwd } : {}), ...(args.env ? { env: args.env } : {}) }, { signal, ...(timeoutMs ? { timeoutMs } : {}) });
+    const r = run.results[0]!;
+    if (r.value && r.outcome !== 'unreachable' && r.outcome !== 'cancelled' && r.outcome !== 'skipped') {
+      verdicts.set(r.value, { outcome: r.outcome, changed: r.changed, ...(r.error ? { error: r.error } : {}) });
+      return r.value;
+    }
+    throw new Carried(r.error?.code ?? 'MPOP_REMOTE', r.error?.message ?? r.outcome);
+  } finally {
+    await remove();
+  }
+}
+
+/** verdicts keep execFleet's own judgement of each node's run, for the fan-out around scriptOn to repeat (not re-derive). */
+const verdicts = new WeakMap<ExecValue, Verdict>();
 
 /** mpop_exec_script uploads a script to every node of a target, runs it there, and removes it. */
 export const execScript = defineTool({
@@ -183,27 +209,22 @@ export const execScript = defineTool({
     if (Buffer.byteLength(args.script) > MAX_SCRIPT_BYTES) throw new MpopError('MPOP_USAGE', `the script is ${Buffer.byteLength(args.script)} bytes; at most ${MAX_SCRIPT_BYTES} (ship bigger things with mpop_deploy or vssh_put)`);
     if (!args.interpreter && !args.script.startsWith('#!')) throw new MpopError('MPOP_USAGE', 'the script has no #! line: give interpreter ("sh", "bash" or "python3"), or start the script with one (#!/bin/sh)');
     const nodes = (await ctx.inventory()).resolve(args.target);
-    const dir = `/tmp/mpop-script-${randomBytes(9).toString('hex')}`;
-    const file = `${dir}/script`;
-    const command: RemoteCommand = { argv: [...(args.interpreter ? [args.interpreter] : []), file, ...(args.args ?? [])] };
     const local = mkdtempSync(join(tmpdir(), 'mpop-script-'));
-    const staged = new Set<string>();
-    let leftovers: string[] = [];
-    const started = performance.now();
+    const leftovers: string[] = [];
     let run: FanoutResult<ExecValue>;
     try {
       writeFileSync(join(local, 'script'), args.script, { mode: 0o700 });
-      const failed = await stageScript(ctx.pool, nodes, join(local, 'script'), dir, ctx, staged);
-      const ready = nodes.filter((n) => !failed.has(n));
-      const ran = ready.length ? await runExec(ctx.pool, ready, command, args, ctx, failed.size) : undefined;
-      const byNode = new Map(ran?.results.map((r) => [r.node, r]));
-      const results = nodes.map((n) => failed.get(n) ?? byNode.get(n)!);
-      const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
-      for (const r of results) counts[r.outcome]++;
-      run = { results, counts, durationMs: performance.now() - started, ...(ran?.stopped ? { stopped: ran.stopped } : {}) };
+      const s: ScriptRun = { local: join(local, 'script'), ...(args.interpreter ? { interpreter: args.interpreter } : {}), args: args.args ?? [] };
+      run = await fanout<ExecValue>(ctx.pool, nodes, ({ node, client, signal }) => scriptOn(ctx.pool, node, client, signal, s, args, leftovers), {
+        ...(args.concurrency ? { concurrency: args.concurrency } : {}),
+        ...(args.batch ? { batch: args.batch } : {}),
+        ...(args.stopOnError ? { stopOnError: true } : {}),
+        signal: ctx.signal,
+        onProgress: (p) => ctx.progress(progressOf(p)),
+        judge: (v) => verdicts.get(v) ?? { outcome: 'failed', error: { code: 'MPOP_INTERNAL', message: 'no verdict for this run' } },
+      });
     } finally {
       rmSync(local, { recursive: true, force: true });
-      leftovers = await unstage(ctx.pool, [...staged], dir);
     }
     const answer = execAnswer(ctx.home, 'exec', args.target, scriptLabel(args.script, args.interpreter), run);
     if (leftovers.length) answer.text += `\n${leftovers.join('\n')}`;
