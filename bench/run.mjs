@@ -101,9 +101,15 @@ function section(r) {
       ['---', '---', '---:', '---:', '---:', '---:', '---:'],
     ),
     table(['ratio', 'of means', 'of medians'], r.ratios.map((x) => [x.label, times(x.mean), times(x.median)]), ['---', '---:', '---:']),
+    ...extraTables(r),
     `**Reading.** ${r.reading}`,
     footer(r),
   ].join('\n\n');
+}
+
+/** extraTables renders a scenario's own tables (`tables: [{ title, head, align, rows }]`, cells as strings): what is measured but not timed. */
+function extraTables(r) {
+  return (r.tables ?? []).map((t) => `**${t.title}**\n\n${table(t.head, t.rows, t.align)}`);
 }
 
 /** vsshIs says how vssh's time compares with the alternative's: "2.3× faster" or "1.4× slower". */

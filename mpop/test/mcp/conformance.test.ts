@@ -130,7 +130,7 @@ describe('the MCP project\'s own checks against mpop-mcp', () => {
     expect(out, 'the runner said nothing of its baseline').toMatch(/Baseline check passed|Unexpected failures|Stale baseline/);
     expect(r.exitCode, out.slice(out.indexOf('=== SUMMARY')).replaceAll(token, '<token>')).toBe(0);
     // the scenarios that hold for any server, whatever its tools, are not in the baseline and passed
-    for (const s of ['server-initialize', 'ping', 'logging-set-level', 'tools-list', 'tools-call-error', 'dns-rebinding-protection']) {
+    for (const s of ['server-initialize', 'ping', 'logging-set-level', 'tools-list', 'tools-call-error', 'dns-rebinding-protection', 'resources-list', 'prompts-list']) {
       expect(out, s).toMatch(new RegExp(`✓ ${s}:`));
     }
     expect(readFileSync(BASELINE, 'utf8')).not.toMatch(/dns-rebinding|server-initialize/);

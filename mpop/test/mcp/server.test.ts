@@ -51,7 +51,7 @@ describe('mpop-mcp over stdio with the SDK client, against real loopback daemons
       expect(tools.find((t) => t.name === 'mpop_servers')!.annotations).toMatchObject({ readOnlyHint: true, destructiveHint: false });
       const ts = await c.callTool({ name: 'mpop_toolsets', arguments: {} });
       const sets = (ts.structuredContent as { toolsets: { name: string; enabled: boolean; tools: string[] }[] }).toolsets;
-      expect(sets.find((s) => s.name === 'inventory')).toMatchObject({ enabled: false, tools: ['mpop_group_set'] });
+      expect(sets.find((s) => s.name === 'inventory')).toMatchObject({ enabled: false, tools: ['mpop_group_set', 'mpop_enroll'] });
     } finally {
       await c.close();
     }
