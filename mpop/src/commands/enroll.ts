@@ -1,22 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { MpopCommand, duration, paint, parseDuration } from '../cli/base.js';
 import { progress } from '../cli/progress.js';
 import { ENROLL_STEPS, EnrollEvent, EnrollResult, enroll } from '../enroll/enroll.js';
-import { MpopError } from '../errors.js';
-
-/** secretFile reads a password or passphrase file (its first line), refusing an unreadable or empty one. */
-function secretFile(file: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new MpopError('MPOP_USAGE', `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const line = text.split(/\r?\n/)[0] ?? '';
-  if (!line) throw new MpopError('MPOP_USAGE', `the ${what} file ${file} is empty.`);
-  return line;
-}
+import { readSecretFile } from '../enroll/secret-file.js';
 
 export default class Enroll extends MpopCommand {
   static override summary = 'Take a machine that has only SSH into the fleet: packages, mesh join, services.';
@@ -58,8 +44,8 @@ export default class Enroll extends MpopCommand {
   async run(): Promise<EnrollResult> {
     const { args, flags } = await this.parse(Enroll);
     if (flags['passphrase-file'] && !flags.key) this.usage('--passphrase-file goes with --key FILE.');
-    const password = flags['password-file'] ? secretFile(flags['password-file'], 'password') : process.env.SSH_PASSWORD || undefined;
-    const passphrase = flags['passphrase-file'] ? secretFile(flags['passphrase-file'], 'passphrase') : undefined;
+    const password = flags['password-file'] ? readSecretFile(flags['password-file'], 'password') : process.env.SSH_PASSWORD || undefined;
+    const passphrase = flags['passphrase-file'] ? readSecretFile(flags['passphrase-file'], 'passphrase') : undefined;
     const json = this.jsonEnabled();
     const bar = progress(!json && process.stderr.isTTY === true);
     const c = paint(process.stdout);

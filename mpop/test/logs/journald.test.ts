@@ -1,59 +1,18 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogEntry } from '../../src/logs/parse.js';
-import { Fleet, loopFleet, VSSH_BIN } from '../fleet.js';
+import { Fleet, loopFleet } from '../fleet.js';
+import { canJournal, startJournalNode, type JournalNode } from '../journald-node.js';
 
-/**
- * A node with a real systemd journal: a vssh daemon (its own process, `vssh serve`) in a private mount
- * namespace where a real systemd-journald runs on a tmpfs /run. Needs root, unshare and systemd-journald;
- * skipped where they are missing.
- */
-const JOURNALD = '/lib/systemd/systemd-journald';
-const canRun = process.getuid?.() === 0 && existsSync(JOURNALD) && existsSync('/usr/bin/unshare') && !existsSync('/run/systemd/journal/socket');
-
-const freePort = async (): Promise<number> => {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-};
-
-describe.skipIf(!canRun)('mpop logs against a node with a real journald', () => {
+describe.skipIf(!canJournal)('mpop logs against a node with a real journald', () => {
   let fleet: Fleet;
-  let node: ChildProcess;
+  let node: JournalNode | undefined;
   beforeAll(async () => {
     fleet = await loopFleet(1);
-    const port = await freePort();
-    const script = [
-      'set -e',
-      'mount -t tmpfs tmpfs /run/systemd',
-      'mkdir -p /run/log && mount -t tmpfs tmpfs /run/log',
-      'mkdir -p /run/systemd/journal',
-      `${JOURNALD} >/dev/null 2>&1 &`,
-      'for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done',
-      `exec "${process.execPath}" "${VSSH_BIN}" serve --bind 127.0.0.1 --port ${port} --id j1 --name j1`,
-    ].join('\n');
-    node = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, ...fleet.env }, detached: true, stdio: 'ignore' });
-    const nodesFile = join(fleet.home, 'vssh', 'nodes.json');
-    writeFileSync(nodesFile, JSON.stringify({ ...JSON.parse(readFileSync(nodesFile, 'utf8')), j1: { addresses: [`127.0.0.1:${port}`] } }));
-    for (let i = 0; i < 100; i++) {
-      if ((await fleet.mpop(['exec', 'j1', '--', 'true'])).exitCode === 0) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    node = await startJournalNode(fleet);
   });
   afterAll(async () => {
-    if (node?.pid) {
-      try {
-        process.kill(-node.pid, 'SIGTERM'); // the daemon and its journald (one process group)
-      } catch {
-        /* already gone */
-      }
-    }
+    node?.stop();
     await fleet?.close();
   });
 

@@ -1,6 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,7 +6,8 @@ import { execa } from 'execa';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fleet, loopFleet, VSSH_BIN } from '../fleet.js';
+import { Fleet, loopFleet } from '../fleet.js';
+import { canJournal, startJournalNode, type JournalNode } from '../journald-node.js';
 
 /**
  * The logs toolset through the SDK's own Client against loopback daemons. n1 and n2 are this machine
@@ -18,26 +17,16 @@ import { Fleet, loopFleet, VSSH_BIN } from '../fleet.js';
  */
 const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 const LOG_TOOLS = ['mpop_logs', 'mpop_log_search', 'mpop_journal_errors', 'mpop_dmesg'];
-const JOURNALD = '/lib/systemd/systemd-journald';
-const canJournal = process.getuid?.() === 0 && existsSync(JOURNALD) && existsSync('/usr/bin/unshare') && !existsSync('/run/systemd/journal/socket');
 /** hostJournal: this machine's own journal, as the probe looks for it (then n1 reads journald, not "no journal"). */
 const hostJournal = existsSync('/run/systemd/journal/socket');
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
-
-const freePort = async (): Promise<number> => {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-};
 
 describe('mpop-mcp logs toolset over real loopback daemons', () => {
   let fleet: Fleet;
   let client: Client;
   let dir: string;
   let app: string;
-  let journald: ChildProcess | undefined;
+  let journald: JournalNode | undefined;
   const now = Date.now();
   const at = (agoMs: number): string => new Date(now - agoMs).toISOString();
   const tag = `mpopmcp${process.pid}`;
@@ -48,23 +37,7 @@ describe('mpop-mcp logs toolset over real loopback daemons', () => {
     app = join(dir, 'app.log');
     writeFileSync(app, [`${at(2 * 3600_000)} app started`, `${at(30 * 60_000)} request timeout upstream=db`, `${at(20 * 60_000)} request ok`, `${at(60_000)} request timeout upstream=cache`, ''].join('\n'));
     if (canJournal) {
-      const port = await freePort();
-      const script = [
-        'set -e',
-        'mount -t tmpfs tmpfs /run/systemd',
-        'mkdir -p /run/log && mount -t tmpfs tmpfs /run/log',
-        'mkdir -p /run/systemd/journal',
-        `${JOURNALD} >/dev/null 2>&1 &`,
-        'for i in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done',
-        `exec "${process.execPath}" "${VSSH_BIN}" serve --bind 127.0.0.1 --port ${port} --id j1 --name j1`,
-      ].join('\n');
-      journald = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { env: { ...process.env, ...fleet.env }, detached: true, stdio: 'ignore' });
-      const nodesFile = join(fleet.home, 'vssh', 'nodes.json');
-      writeFileSync(nodesFile, JSON.stringify({ ...JSON.parse(readFileSync(nodesFile, 'utf8')), j1: { addresses: [`127.0.0.1:${port}`] } }));
-      for (let i = 0; i < 150; i++) {
-        if ((await fleet.mpop(['exec', 'j1', '--', 'true'])).exitCode === 0) break;
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      journald = await startJournalNode(fleet);
       const put = await fleet.mpop(['exec', 'j1', '--shell', `echo "disk error on sda ${tag}" | systemd-cat -t ${tag} -p err; echo "all fine ${tag}" | systemd-cat -t ${tag} -p info`]);
       expect(put.exitCode, String(put.stderr)).toBe(0);
     }
@@ -73,13 +46,7 @@ describe('mpop-mcp logs toolset over real loopback daemons', () => {
   }, 120_000);
   afterAll(async () => {
     await client?.close();
-    if (journald?.pid) {
-      try {
-        process.kill(-journald.pid, 'SIGTERM'); // the daemon and its journald (one process group)
-      } catch {
-        /* already gone */
-      }
-    }
+    journald?.stop();
     await fleet?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { EnrollEvent, StepReport } from '../../enroll/enroll.js';
 import type { SshAuth } from '../../enroll/ssh.js';
+import { readSecretFile } from '../../enroll/secret-file.js';
 import { parseTarget } from '../../enroll/target.js';
 import { MpopError } from '../../errors.js';
 import { setGroup } from '../../inventory/file.js';
@@ -88,19 +88,6 @@ const ENROLL_HINTS: Record<string, string> = {
   MPOP_ENROLL: 'The failed step says why; fix that on the host and call mpop_enroll again (the steps before it are safe to repeat).',
 };
 
-/** secretLine reads a password or passphrase file's first line (never returned nor logged). */
-function secretLine(file: string, what: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new MpopError('MPOP_USAGE', `cannot read the ${what} file ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
-  const line = text.split(/\r?\n/)[0] ?? '';
-  if (!line) throw new MpopError('MPOP_USAGE', `the ${what} file ${file} is empty`);
-  return line;
-}
-
 /** mpop_enroll takes a machine that has only SSH into the fleet (what `mpop enroll` does), step by step. */
 export const enrollTool = defineTool({
   name: 'mpop_enroll',
@@ -151,8 +138,8 @@ export const enrollTool = defineTool({
     if (a.passphraseFile && !a.keyFile) throw new MpopError('MPOP_USAGE', 'passphraseFile goes with keyFile');
     const auth: SshAuth = {
       ...(a.keyFile ? { keyFile: a.keyFile } : {}),
-      ...(a.passphraseFile ? { passphrase: secretLine(a.passphraseFile, 'passphrase') } : {}),
-      ...(a.passwordFile ? { password: secretLine(a.passwordFile, 'password') } : !a.keyFile && process.env.SSH_PASSWORD ? { password: process.env.SSH_PASSWORD } : {}),
+      ...(a.passphraseFile ? { passphrase: readSecretFile(a.passphraseFile, 'passphrase') } : {}),
+      ...(a.passwordFile ? { password: readSecretFile(a.passwordFile, 'password') } : !a.keyFile && process.env.SSH_PASSWORD ? { password: process.env.SSH_PASSWORD } : {}),
       ...(process.env.SSH_AUTH_SOCK ? { agent: process.env.SSH_AUTH_SOCK } : {}),
     };
     const started = performance.now();
