@@ -2,7 +2,7 @@ import { Flags } from '@oclif/core';
 import { MpopCommand, paint, parseDuration, table, fanoutFlags, type Paint } from '../cli/base.js';
 import { liveView } from '../cli/fanout-view.js';
 import { targetArg } from '../facts/cli.js';
-import { meshMatrix, type Matrix } from '../facts/matrix.js';
+import { MATRIX_CONNECT_MS, meshMatrix, type Matrix } from '../facts/matrix.js';
 import { recordRun } from '../runs.js';
 
 /** renderMatrix is a grid: one row per source, one column per destination, each cell ok with its latency or failed. */
@@ -33,7 +33,7 @@ export default class MatrixCommand extends MpopCommand {
   static override examples = ['<%= config.bin %> matrix', '<%= config.bin %> matrix @web --connect-timeout 1s', '<%= config.bin %> matrix --json'];
   static override args = targetArg;
   static override flags = {
-    'connect-timeout': Flags.string({ description: 'per path: give up connecting after this long (default 3s)' }),
+    'connect-timeout': Flags.string({ description: 'per path: give up connecting after this long (default 6s: one WireGuard handshake retry)' }),
     concurrency: fanoutFlags.concurrency,
     timeout: fanoutFlags.timeout,
     inventory: fanoutFlags.inventory,
@@ -44,7 +44,7 @@ export default class MatrixCommand extends MpopCommand {
     const target = args.target ?? 'all';
     const inv = await this.inventory(flags.inventory);
     const nodes = inv.nodesOf(target);
-    const connectTimeoutMs = flags['connect-timeout'] ? parseDuration(flags['connect-timeout'], '--connect-timeout') : 3000;
+    const connectTimeoutMs = flags['connect-timeout'] ? parseDuration(flags['connect-timeout'], '--connect-timeout') : MATRIX_CONNECT_MS;
     if (connectTimeoutMs < 1) this.usage('--connect-timeout must be at least 1 ms');
     const view = liveView({ quiet: this.jsonEnabled(), stream: false, label: 'matrix' });
     let m: Matrix;

@@ -85,7 +85,14 @@ export function parseBashProbe(text: string): MatrixCell[] {
   });
 }
 
-/** MatrixOptions: the connect timeout of each path (default 3 s), and the fan-out's own options. */
+/** MATRIX_CONNECT_MS is the default connect timeout of a path (see MatrixOptions). */
+export const MATRIX_CONNECT_MS = 6000;
+
+/**
+ * MatrixOptions: the connect timeout of each path, and the fan-out's own options. The default, 6 s, outlasts one
+ * WireGuard handshake retry: an idle pair whose first initiation is lost tries again after 5 s (REKEY_TIMEOUT), and
+ * that path works.
+ */
 export interface MatrixOptions extends FanoutOptions {
   connectTimeoutMs?: number;
 }
@@ -112,7 +119,7 @@ async function probe(client: VsshClient, targets: MatrixTarget[], connectMs: num
  */
 export async function meshMatrix(pool: Pool, nodes: FleetNode[], opts: MatrixOptions = {}): Promise<Matrix> {
   const started = performance.now();
-  const connectMs = opts.connectTimeoutMs ?? 3000;
+  const connectMs = opts.connectTimeoutMs ?? MATRIX_CONNECT_MS;
   const targets = nodes.map(matrixTarget).filter((t): t is MatrixTarget => t !== null);
   // No timeout is sent to the nodes (a policy maximum would refuse it); past this the run cancels the probe.
   // The bash probe tries the targets one after the other, so its bound grows with them.

@@ -259,7 +259,7 @@ const matrix = defineTool({
   title: 'Mesh path matrix',
   description: 'Every node-to-node path among the target\'s nodes: from each node, a TCP connect to every other node\'s vssh address, with latency; a failed path says why. Finds broken or one-way mesh links.',
   toolset: 'core',
-  input: { target: targetField.optional().describe('the nodes to check among (default all)'), connectTimeoutMs: z.number().int().min(100).max(30_000).optional().describe('per path (default 3000)') },
+  input: { target: targetField.optional().describe('the nodes to check among (default all)'), connectTimeoutMs: z.number().int().min(100).max(30_000).optional().describe('per path (default 6000: one WireGuard handshake retry)') },
   output: { nodes: z.array(z.string()), rows: z.array(z.object({ from: z.string(), outcome: z.string(), method: z.string().nullable(), cells: z.array(z.object({ to: z.string(), ok: z.boolean(), ms: z.number().nullable(), error: z.string().nullable() })) }).passthrough()), counts: z.object({ ok: z.number(), failed: z.number(), untried: z.number() }), durationMs: z.number() },
   annotations: READ,
   long: true,
