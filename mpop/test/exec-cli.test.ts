@@ -83,3 +83,18 @@ describe('mpop exec (the built bin) over real loopback daemons', () => {
     expect(lines.filter((l) => /^web2: b$/.test(l))).toHaveLength(1);
   });
 });
+
+describe('mpop exec over more nodes than an AbortSignal\'s listener warning allows', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await loopFleet(24);
+  });
+  afterAll(() => fleet?.close());
+
+  it('says nothing on stderr when every node is fine (one abort listener for the run, not one per node)', async () => {
+    const r = await fleet.mpop(['exec', 'all', '--', 'true']);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    expect(String(r.stdout)).toMatch(/^ok\s+24\s+n\[1-24\]$/m);
+    expect(String(r.stderr)).toBe('');
+  });
+});

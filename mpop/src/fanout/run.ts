@@ -119,12 +119,17 @@ export async function fanout<T>(pool: Pool, nodes: string[], task: (ctx: TaskCon
   const results: NodeOutcome<T>[] = new Array(nodes.length);
   const progress: FanoutProgress = { total: nodes.length, done: 0, running: 0, ok: 0, failed: 0, wave: 0, waves: plan.length };
   let stopped: string | undefined;
+  // One listener on the run's signal aborts every running node (one per node would be 500 listeners on it).
+  const running = new Set<AbortController>();
+  const onRunAbort = (): void => {
+    for (const ac of running) ac.abort();
+  };
+  opts.signal?.addEventListener('abort', onRunAbort, { once: true });
 
   const runOne = async (node: string): Promise<NodeOutcome<T>> => {
     const t0 = performance.now();
     const ac = new AbortController();
-    const onRunAbort = (): void => ac.abort();
-    opts.signal?.addEventListener('abort', onRunAbort, { once: true });
+    running.add(ac);
     let timer: NodeJS.Timeout | undefined;
     try {
       if (opts.signal?.aborted) throw new MpopError('MPOP_CANCELLED', 'the run was cancelled before this node started');
@@ -147,36 +152,40 @@ export async function fanout<T>(pool: Pool, nodes: string[], task: (ctx: TaskCon
       return { node, outcome, error: errorInfo(err), changed: false, durationMs: performance.now() - t0 };
     } finally {
       clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onRunAbort);
+      running.delete(ac);
     }
   };
 
-  for (const wave of plan) {
-    progress.wave++;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < wave.length) {
-        const { node, index } = wave[next++]!;
-        if (stopped || opts.signal?.aborted) {
-          results[index] = { node, outcome: opts.signal?.aborted ? 'cancelled' : 'skipped', ...(stopped ? { error: { code: 'MPOP_SKIPPED', message: stopped } } : {}), changed: false, durationMs: 0 };
+  try {
+    for (const wave of plan) {
+      progress.wave++;
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < wave.length) {
+          const { node, index } = wave[next++]!;
+          if (stopped || opts.signal?.aborted) {
+            results[index] = { node, outcome: opts.signal?.aborted ? 'cancelled' : 'skipped', ...(stopped ? { error: { code: 'MPOP_SKIPPED', message: stopped } } : {}), changed: false, durationMs: 0 };
+            progress.done++;
+            continue;
+          }
+          progress.running++;
+          opts.onProgress?.({ ...progress });
+          const r = await runOne(node);
+          results[index] = r;
+          progress.running--;
           progress.done++;
-          continue;
+          if (r.outcome === 'ok') progress.ok++;
+          else if (r.outcome !== 'skipped') {
+            progress.failed++;
+            if (opts.stopOnError && !stopped) stopped = `stopped after ${node} ${r.outcome === 'failed' ? 'failed' : `was ${r.outcome}`}${r.error ? `: ${r.error.message}` : ''}`;
+          }
+          opts.onProgress?.({ ...progress, last: r as NodeOutcome<unknown> });
         }
-        progress.running++;
-        opts.onProgress?.({ ...progress });
-        const r = await runOne(node);
-        results[index] = r;
-        progress.running--;
-        progress.done++;
-        if (r.outcome === 'ok') progress.ok++;
-        else if (r.outcome !== 'skipped') {
-          progress.failed++;
-          if (opts.stopOnError && !stopped) stopped = `stopped after ${node} ${r.outcome === 'failed' ? 'failed' : `was ${r.outcome}`}${r.error ? `: ${r.error.message}` : ''}`;
-        }
-        opts.onProgress?.({ ...progress, last: r as NodeOutcome<unknown> });
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, wave.length) }, worker));
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, wave.length) }, worker));
+    }
+  } finally {
+    opts.signal?.removeEventListener('abort', onRunAbort);
   }
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   for (const r of results) counts[r.outcome]++;

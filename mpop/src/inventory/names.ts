@@ -54,9 +54,11 @@ export function closest(word: string, candidates: Iterable<string>, n = 3): stri
     .map((s) => s.c);
 }
 
-/** naturalCompare orders names so that web2 comes before web10. */
+const natural = new Intl.Collator('en', { numeric: true });
+
+/** naturalCompare orders names so that web2 comes before web10 (one collator: localeCompare with options makes one per call). */
 export function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
+  return natural.compare(a, b);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { meshpopHome } from '@meshpop/vault/light';
 import { VsshError } from '../errors.js';
@@ -105,11 +105,32 @@ async function merge(fixed: NodeTarget[], home: string): Promise<NodeTarget[]> {
   return [...fixed, ...(await wireNodes(home)).filter((n) => !names.has(n.name))];
 }
 
+/**
+ * staticByName is nodes.json by name, read again only when the file changes (its size, mtime or inode): a
+ * fan-out resolves every node of a fleet, and reading a list of N nodes N times is quadratic.
+ */
+const staticCache = new Map<string, { stamp: string; byName: Map<string, NodeTarget>; list: NodeTarget[] }>();
+function staticByName(file: string): { byName: Map<string, NodeTarget>; list: NodeTarget[] } {
+  let stamp = 'absent';
+  try {
+    const st = statSync(file, { bigint: true });
+    stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    // absent (or unreadable: readStaticNodes says which)
+  }
+  const cached = staticCache.get(file);
+  if (cached && cached.stamp === stamp) return cached;
+  const list = readStaticNodes(file);
+  const entry = { stamp, byName: new Map(list.map((n) => [n.name, n])), list };
+  staticCache.set(file, entry);
+  return entry;
+}
+
 /** resolveNode finds a node by name (or mesh IP), or throws VSSH_UNKNOWN_NODE listing the known ones. */
 export async function resolveNode(name: string, home: string = meshpopHome()): Promise<NodeTarget> {
-  const fixed = readStaticNodes(vsshPaths(home).nodes);
-  const hit = fixed.find((n) => n.name === name); // found here, Wire is not loaded at all
-  if (hit) return hit;
+  const { byName, list: fixed } = staticByName(vsshPaths(home).nodes);
+  const hit = byName.get(name); // found here, Wire is not loaded at all
+  if (hit) return structuredClone(hit);
   const all = await merge(fixed, home);
   const found = all.find((n) => n.name === name || n.addresses.some((a) => a.via === 'wire' && a.host === name));
   if (found) return found;

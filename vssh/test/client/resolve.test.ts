@@ -64,3 +64,21 @@ describe('nodes from a mesh node\'s cached peer list', () => {
     expect((await resolveNode('b', home)).addresses).toEqual([{ host: '10.99.0.3', port: 48291, tls: false, via: 'wire' }]);
   });
 });
+
+describe('resolveNode over nodes.json, read once per change of the file', () => {
+  it('sees an edit at once, a removal as unknown, and hands out copies the caller may change', async () => {
+    const home = join(dir, 'static-home');
+    mkdirSync(join(home, 'vssh'), { recursive: true });
+    const file = join(home, 'vssh', 'nodes.json');
+    writeFileSync(file, JSON.stringify({ a: { addresses: ['127.0.0.1:1001'] }, b: { addresses: ['127.0.0.1:1002'] } }));
+    const a = await resolveNode('a', home);
+    expect(a.addresses[0]!.port).toBe(1001);
+    a.addresses[0]!.port = 9; // the caller's copy, not the cache's
+    expect((await resolveNode('a', home)).addresses[0]!.port).toBe(1001);
+    writeFileSync(file, JSON.stringify({ a: { addresses: ['127.0.0.1:2001', '127.0.0.1:2002'] } }));
+    expect((await resolveNode('a', home)).addresses.map((x) => x.port)).toEqual([2001, 2002]);
+    await expect(resolveNode('b', home)).rejects.toThrow(/no node named "b" \(known: a\)/);
+    writeFileSync(file, '{ "a": ');
+    await expect(resolveNode('a', home)).rejects.toThrow(/is not valid JSON/);
+  });
+});
