@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -125,6 +126,24 @@ export async function loopFleet(n: number, opts: { names?: string[]; policy?: (n
     },
   };
   return fleet;
+}
+
+/** freePort asks the kernel for a port nothing listens on (127.0.0.1). */
+export async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** processCount is how many processes on this machine (the loopback nodes' too) have a command line starting with `prefix`. */
+export function processCount(prefix: string): number {
+  try {
+    return Number(execFileSync('pgrep', ['-f', '-c', `^${prefix}`], { encoding: 'utf8' }).trim()) || 0;
+  } catch {
+    return 0; // pgrep exits 1 when nothing matches
+  }
 }
 
 /** readJson parses a file. */

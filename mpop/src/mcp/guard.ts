@@ -3,7 +3,7 @@ import { errorInfo } from '../errors.js';
 import { loadInventory, type Inventory } from '../inventory/inventory.js';
 import { Audit, type AuditEntry } from './audit.js';
 import { capText } from './cap.js';
-import { Jobs } from './jobs.js';
+import { Jobs, type Job } from './jobs.js';
 import type { ToolDef, ToolProgress, ToolResult } from './tool.js';
 
 /** GuardConfig is the safety and size policy every call passes through. */
@@ -75,6 +75,46 @@ export class Guard {
 
   /** call runs one tool call through the policy and returns its answer; it never throws. */
   async call(def: ToolDef, args: Record<string, unknown>, info: CallInfo): Promise<Answer> {
+    const run = await this.#admit(def, args, info);
+    if ('refused' in run) return run.refused;
+    const onAbort = (): void => run.ac.abort();
+    info.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (def.long) {
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.config.deadlineMs)));
+        const first = await Promise.race([run.work.catch(() => 'threw' as const), late]);
+        clearTimeout(timer);
+        if (first === 'late') {
+          info.signal.removeEventListener('abort', onAbort); // the job outlives the call: cancel it with mpop_job_kill
+          const job = run.toJob();
+          return { text: `Still running after ${Math.round(this.config.deadlineMs / 1000)} s: job ${job.id}. Call mpop_job_status with {"job": "${job.id}"} to follow it, mpop_job_output for its result, mpop_job_kill to stop it.`, structured: { jobId: job.id, jobStatus: 'running' }, isError: false };
+        }
+      }
+      return await run.finish();
+    } finally {
+      info.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * start runs a call as a job from its first moment (an MCP task): it passes the same policy as call (a refusal
+   * is the same answer, and no job), then returns the job at once and `answer`, the answer call would have given.
+   * `id` is the job's id when the caller has one already (a task's); progress goes to the job and to info.progress.
+   * The job is cancelled with jobs.kill (mpop_job_kill), not by the request that started it.
+   */
+  async start(def: ToolDef, args: Record<string, unknown>, info: CallInfo, id?: string): Promise<{ refused: Answer } | { job: Job; answer: Promise<Answer> }> {
+    const run = await this.#admit(def, args, info);
+    if ('refused' in run) return run;
+    const job = run.toJob({ id, reporting: true });
+    return { job, answer: run.finish({ audit: false }) };
+  }
+
+  /**
+   * #admit applies the policy (read-only, confirmation of destructive tools) and, if the call may run, starts its
+   * work: `finish` turns the work into the answer (capped, audited), `toJob` hands it to a job (audited as one).
+   */
+  async #admit(def: ToolDef, args: Record<string, unknown>, info: CallInfo): Promise<{ refused: Answer } | Run> {
     const started = performance.now();
     let targets: string | null = null;
     try {
@@ -91,7 +131,7 @@ export class Guard {
     };
     if (!this.listed(def)) {
       entry('refused', 'refused', 'read-only mode');
-      return { text: `${def.name} changes the fleet, and this server runs read-only (--read-only). Ask the operator to start mpop-mcp without it.`, isError: true };
+      return { refused: { text: `${def.name} changes the fleet, and this server runs read-only (--read-only). Ask the operator to start mpop-mcp without it.`, isError: true } };
     }
     let decision: AuditEntry['decision'] = 'allowed';
     if (def.annotations.destructive && !this.config.allowDestructive && !this.config.allow.has(def.name)) {
@@ -100,14 +140,13 @@ export class Guard {
       if (yes !== true) {
         const why = yes === undefined ? `${def.name} is destructive and this client cannot ask the user to confirm (no elicitation); the operator can start mpop-mcp with --allow-destructive or --allow ${def.name}.` : `the user declined: ${question}`;
         entry('refused', 'refused', why);
-        return { text: `Refused: ${why}`, isError: true };
+        return { refused: { text: `Refused: ${why}`, isError: true } };
       }
       decision = 'confirmed';
     }
     const ac = new AbortController();
-    const onAbort = (): void => ac.abort();
-    info.signal.addEventListener('abort', onAbort, { once: true });
     let jobId: string | undefined;
+    let reporting = true;
     const ctx = {
       home: this.config.home,
       pool: this.pool,
@@ -116,44 +155,48 @@ export class Guard {
       client: info.client,
       progress: (p: ToolProgress) => {
         if (jobId) this.jobs.progress(jobId, p);
-        else info.progress(p);
+        if (reporting) info.progress(p);
       },
     };
     const work = def.run(args as never, ctx) as Promise<ToolResult<Record<string, unknown>>>;
-    try {
-      let result: ToolResult<Record<string, unknown>>;
-      if (def.long) {
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((r) => (timer = setTimeout(() => r('late'), this.config.deadlineMs)));
-        const first = await Promise.race([work, late]);
-        clearTimeout(timer);
-        if (first === 'late') {
-          info.signal.removeEventListener('abort', onAbort); // the job outlives the call: cancel it with mpop_job_kill
-          const job = this.jobs.start(def.name, targets, ac, work);
-          jobId = job.id;
-          entry(decision, 'job', job.id);
-          return { text: `Still running after ${Math.round(this.config.deadlineMs / 1000)} s: job ${job.id}. Call mpop_job_status with {"job": "${job.id}"} to follow it, mpop_job_output for its result, mpop_job_kill to stop it.`, structured: { jobId: job.id, jobStatus: 'running' }, isError: false };
+    const finish = async ({ audit = true } = {}): Promise<Answer> => {
+      try {
+        const result = await work;
+        const capped = capText(result.text, this.config.maxText);
+        let text = capped.text;
+        const structured: Record<string, unknown> = { ...result.data };
+        if (capped.truncated) {
+          const pages = jobId ?? this.jobs.keep(def.name, targets, result.text, result.data).id;
+          text += `\n[truncated at ${this.config.maxText} bytes of ${Buffer.byteLength(result.text)}: mpop_job_output {"job": "${pages}", "offset": ${Buffer.byteLength(capped.text)}} reads the rest]`;
+          structured.truncated = true;
+          structured.jobId = pages;
         }
-        result = first;
-      } else result = await work;
-      const capped = capText(result.text, this.config.maxText);
-      let text = capped.text;
-      const structured: Record<string, unknown> = { ...result.data };
-      if (capped.truncated) {
-        const job = this.jobs.keep(def.name, targets, result.text, result.data);
-        text += `\n[truncated at ${this.config.maxText} bytes of ${Buffer.byteLength(result.text)}: mpop_job_output {"job": "${job.id}", "offset": ${Buffer.byteLength(capped.text)}} reads the rest]`;
-        structured.truncated = true;
-        structured.jobId = job.id;
+        if (audit) entry(decision, result.isError ? 'error' : 'ok', result.isError ? result.text : undefined);
+        return { text, structured, isError: result.isError === true };
+      } catch (err) {
+        const { code, message } = errorInfo(err);
+        const hint = HINTS[code] ?? '';
+        if (audit) entry(decision, 'error', `${code}: ${message}`);
+        return { text: `${code}: ${message}${hint ? `\n${hint}` : ''}`, isError: true };
       }
-      entry(decision, result.isError ? 'error' : 'ok', result.isError ? result.text : undefined);
-      return { text, structured, isError: result.isError === true };
-    } catch (err) {
-      const { code, message } = errorInfo(err);
-      const hint = HINTS[code] ?? '';
-      entry(decision, 'error', `${code}: ${message}`);
-      return { text: `${code}: ${message}${hint ? `\n${hint}` : ''}`, isError: true };
-    } finally {
-      info.signal.removeEventListener('abort', onAbort);
-    }
+    };
+    const toJob = (opts: { id?: string; reporting?: boolean } = {}): Job => {
+      const job = this.jobs.start(def.name, targets, ac, work, opts.id);
+      jobId = job.id;
+      reporting = opts.reporting === true;
+      entry(decision, 'job', job.id);
+      return job;
+    };
+    return { ac, work, finish, toJob };
   }
 }
+
+/** Run is an admitted call whose work has started. */
+interface Run {
+  ac: AbortController;
+  work: Promise<ToolResult<Record<string, unknown>>>;
+  finish(opts?: { audit?: boolean }): Promise<Answer>;
+  /** toJob hands the work to a job (with `id`, if given); progress goes on to the caller only if `reporting` */
+  toJob(opts?: { id?: string; reporting?: boolean }): Job;
+}
+

@@ -22,6 +22,14 @@ export interface Job {
 /** JobView is a job as tools return it (no controller, no full text). */
 export type JobView = Omit<Job, 'text' | 'data'> & { textBytes: number };
 
+/** JOB_ID is the form of a job id. */
+export const JOB_ID = /^job-[0-9a-f]{12}$/;
+
+/** newJobId is a fresh job id (job- and 12 hex digits). */
+export function newJobId(): string {
+  return `job-${randomBytes(6).toString('hex')}`;
+}
+
 /** MAX_JOBS finished jobs are kept; the oldest finished ones go first. */
 export const MAX_JOBS = 200;
 
@@ -29,9 +37,10 @@ export const MAX_JOBS = 200;
 export class Jobs {
   readonly #jobs = new Map<string, Job & { ac?: AbortController }>();
 
-  /** start records a running job whose work is `work`; it settles the job when the work does. */
-  start(tool: string, target: string | null, ac: AbortController, work: Promise<ToolResult<unknown>>): Job {
-    const job = this.#add({ tool, target, status: 'running', ac });
+  /** start records a running job whose work is `work` (under `id`, from newJobId, if given); it settles the job when the work does. */
+  start(tool: string, target: string | null, ac: AbortController, work: Promise<ToolResult<unknown>>, id?: string): Job {
+    if (id !== undefined && (!JOB_ID.test(id) || this.#jobs.has(id))) throw new Error(`job id ${id} is malformed or taken`);
+    const job = this.#add({ tool, target, status: 'running', ac }, id);
     work.then(
       (r) => this.#settle(job.id, r.isError ? 'failed' : 'done', r.text, r.data, r.isError ? r.text.slice(0, 500) : null),
       (err: unknown) => this.#settle(job.id, ac.signal.aborted ? 'killed' : 'failed', null, null, err instanceof Error ? err.message : String(err)),
@@ -70,8 +79,8 @@ export class Jobs {
     return [...this.#jobs.values()].map(view);
   }
 
-  #add(j: { tool: string; target: string | null; status: JobStatus; ac?: AbortController }): Job & { ac?: AbortController } {
-    const job: Job & { ac?: AbortController } = { id: `job-${randomBytes(6).toString('hex')}`, started: new Date().toISOString(), ended: null, progress: null, text: null, data: null, error: null, ...j };
+  #add(j: { tool: string; target: string | null; status: JobStatus; ac?: AbortController }, id = newJobId()): Job & { ac?: AbortController } {
+    const job: Job & { ac?: AbortController } = { id, started: new Date().toISOString(), ended: null, progress: null, text: null, data: null, error: null, ...j };
     this.#jobs.set(job.id, job);
     const finished = [...this.#jobs.values()].filter((x) => x.status !== 'running');
     for (const old of finished.slice(0, Math.max(0, this.#jobs.size - MAX_JOBS))) this.#jobs.delete(old.id);

@@ -5,7 +5,9 @@
  */
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { completable } from '@modelcontextprotocol/sdk/server/completable.js';
-import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { CreateTaskOptions, TaskStore, ToolTaskHandler } from '@modelcontextprotocol/sdk/experimental/tasks/interfaces.js';
+import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import { isTaskAugmentedRequestParams, McpError, type CallToolResult, type Request, type RequestId, type Result, type ServerNotification, type ServerRequest, type Task } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
@@ -14,13 +16,17 @@ import { checkAccess, type AccessPolicy } from './http-access.js';
 import { z } from 'zod';
 import { errorInfo } from '../errors.js';
 import { VERSION } from '../version.js';
-import type { Guard } from './guard.js';
+import type { Answer, CallInfo, Guard } from './guard.js';
+import { MAX_JOBS, newJobId, type Jobs } from './jobs.js';
 import { renderPrompt, type PromptDef } from './prompts.js';
 import { nodeUri, type ResourceContext, type ResourceDef } from './resources.js';
 import type { ToolDef } from './tool.js';
 
 /** PROGRESS_EVERY_MS: progress notifications are sent at most this often per call (and always for the last). */
 const PROGRESS_EVERY_MS = 200;
+
+/** TASK_POLL_MS is how often a client is asked to poll a task (tasks/get). */
+const TASK_POLL_MS = 1000;
 
 /** MAX_LINKS is how many resource links to mpop://nodes/{name} a tool result carries at most. */
 const MAX_LINKS = 20;
@@ -34,62 +40,209 @@ export interface ServerExtras {
 
 /**
  * createMcpServer makes an McpServer offering `tools` (those the guard lists) with their schemas and
- * annotations, and the resources and prompts of `extras`.
+ * annotations, and the resources and prompts of `extras`. Long tools also run as MCP tasks (taskSupport
+ * "optional"): a task-augmented tools/call starts a job and answers its id as the task's; a plain call is
+ * answered as before (progress, the deadline's job hand-off, cancellation with the request).
  */
 export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: string, extras: ServerExtras = {}): McpServer {
-  const server = new McpServer({ name: 'mpop-mcp', version: VERSION }, { capabilities: { logging: {} }, instructions });
+  const tasks = new JobTasks(guard.jobs);
+  const server = new McpServer(
+    { name: 'mpop-mcp', version: VERSION },
+    { capabilities: { logging: {}, tasks: { list: {}, cancel: {}, requests: { tools: { call: {} } } } }, instructions, taskStore: tasks, defaultTaskPollInterval: TASK_POLL_MS },
+  );
   registerResources(server, guard, extras.resources ?? []);
   registerPrompts(server, guard, extras.prompts ?? [], tools, extras.catalogue ?? tools);
+  const toResult = (answer: Answer): CallToolResult => ({
+    content: [{ type: 'text' as const, text: answer.text }, ...(extras.resources?.length ? nodeLinks(answer.structured) : [])],
+    ...(answer.structured ? { structuredContent: answer.structured } : {}),
+    ...(answer.isError ? { isError: true } : {}),
+  });
+  const callInfo = (extra: RequestHandlerExtra<ServerRequest, ServerNotification>): CallInfo => {
+    const token = extra._meta?.progressToken;
+    let last = 0;
+    const caps = server.server.getClientCapabilities();
+    return {
+      signal: extra.signal,
+      client: server.server.getClientVersion()?.name ?? 'unknown',
+      progress: (p) => {
+        if (token === undefined) return;
+        const now = performance.now();
+        if (now - last < PROGRESS_EVERY_MS && p.done !== p.total) return;
+        last = now;
+        void extra
+          .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) } })
+          .catch(() => undefined);
+      },
+      ...(caps?.elicitation
+        ? {
+            confirm: async (message: string) => {
+              const r = await server.server.elicitInput({
+                message,
+                requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean', title: 'Go ahead', description: 'true runs it; false or declining refuses' } }, required: ['confirm'] },
+              });
+              return r.action === 'accept' && r.content?.confirm === true;
+            },
+          }
+        : {}),
+    };
+  };
   for (const def of tools) {
     if (!guard.listed(def)) continue;
-    server.registerTool(
-      def.name,
-      {
+    const config = {
+      title: def.title,
+      description: def.description,
+      inputSchema: def.input,
+      outputSchema: outputShape(def),
+      annotations: {
         title: def.title,
-        description: def.description,
-        inputSchema: def.input,
-        outputSchema: outputShape(def),
-        annotations: {
-          title: def.title,
-          readOnlyHint: def.annotations.readOnly,
-          destructiveHint: def.annotations.destructive,
-          idempotentHint: def.annotations.idempotent,
-          openWorldHint: def.annotations.openWorld,
-        },
+        readOnlyHint: def.annotations.readOnly,
+        destructiveHint: def.annotations.destructive,
+        idempotentHint: def.annotations.idempotent,
+        openWorldHint: def.annotations.openWorld,
       },
-      async (args: Record<string, unknown>, extra) => {
-        const token = extra._meta?.progressToken;
-        let last = 0;
-        const caps = server.server.getClientCapabilities();
-        const answer = await guard.call(def, args ?? {}, {
-          signal: extra.signal,
-          client: server.server.getClientVersion()?.name ?? 'unknown',
-          progress: (p) => {
-            if (token === undefined) return;
-            const now = performance.now();
-            if (now - last < PROGRESS_EVERY_MS && p.done !== p.total) return;
-            last = now;
-            void extra
-              .sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: p.done, ...(p.total !== undefined ? { total: p.total } : {}), ...(p.message ? { message: p.message } : {}) } })
-              .catch(() => undefined);
-          },
-          ...(caps?.elicitation
-            ? {
-                confirm: async (message: string) => {
-                  const r = await server.server.elicitInput({
-                    message,
-                    requestedSchema: { type: 'object', properties: { confirm: { type: 'boolean', title: 'Go ahead', description: 'true runs it; false or declining refuses' } }, required: ['confirm'] },
-                  });
-                  return r.action === 'accept' && r.content?.confirm === true;
-                },
-              }
-            : {}),
-        });
-        return { content: [{ type: 'text' as const, text: answer.text }, ...(extras.resources?.length ? nodeLinks(answer.structured) : [])], ...(answer.structured ? { structuredContent: answer.structured } : {}), ...(answer.isError ? { isError: true } : {}) };
+    };
+    if (!def.long) {
+      server.registerTool(def.name, config, async (args: Record<string, unknown>, extra) => toResult(await guard.call(def, args ?? {}, callInfo(extra))));
+      continue;
+    }
+    const handler: ToolTaskHandler<z.ZodRawShape> = {
+      createTask: async (args: Record<string, unknown>, extra) => {
+        const task = await extra.taskStore.createTask({ ttl: null, pollInterval: TASK_POLL_MS });
+        const id = task.taskId;
+        try {
+          if (!tasks.augmented(id)) {
+            // The SDK brings a plain call here too, then reads the result from the store: it runs as it always has.
+            const result = toResult(await guard.call(def, args ?? {}, callInfo(extra)));
+            tasks.settle(id, checkOutput(def, result));
+            return { task: tasks.task(id)! };
+          }
+          const started = await guard.start(def, args ?? {}, callInfo(extra), id);
+          if ('refused' in started) {
+            tasks.settle(id, toResult(started.refused));
+            return { task: tasks.task(id)! };
+          }
+          tasks.bind(id);
+          const store = extra.taskStore; // through the request's store, so the client gets notifications/tasks/status
+          void started.answer.then((answer) => {
+            const result = toResult(answer);
+            return store.storeTaskResult(id, answer.isError ? 'failed' : 'completed', result).catch(() => tasks.settle(id, result));
+          });
+          return { task: tasks.task(id)! };
+        } catch (err) {
+          tasks.drop(id);
+          throw err;
+        }
       },
-    );
+      getTask: async (_args, extra) => extra.taskStore.getTask(extra.taskId),
+      getTaskResult: async (_args, extra) => (await extra.taskStore.getTaskResult(extra.taskId)) as CallToolResult,
+    };
+    server.experimental.tasks.registerToolTask(def.name, { ...config, execution: { taskSupport: 'optional' } }, handler);
   }
   return server;
+}
+
+/** checkOutput is what the SDK checks of a plain call's result and skips on the task path: structured content that fits the output schema. */
+function checkOutput(def: ToolDef, result: CallToolResult): CallToolResult {
+  if (result.isError) return result;
+  const parsed = z.object(outputShape(def)).safeParse(result.structuredContent);
+  if (parsed.success) return result;
+  return { content: [{ type: 'text', text: `Output validation error: Invalid structured content for tool ${def.name}: ${parsed.error.message}` }], isError: true };
+}
+
+/** TaskRecord is what a server keeps of one task besides its job: whether the client asked for a task, and the result. */
+interface TaskRecord {
+  augmented: boolean;
+  /** a job runs it (a refused call has none) */
+  job: boolean;
+  created: string;
+  result?: CallToolResult;
+  ended?: string;
+}
+
+/**
+ * JobTasks is the MCP task store of one server (one client session) over the guard's jobs: a task is a job started
+ * as one, with the job's id, so tasks/* and mpop_job_* see the same work, and tasks/cancel is mpop_job_kill (the
+ * same AbortController). createTask sees the request: the SDK brings plain calls of task-capable tools through it
+ * too, and those records (not augmented) are answered inline and forgotten once the SDK has read the result.
+ */
+class JobTasks implements TaskStore {
+  readonly #records = new Map<string, TaskRecord>();
+
+  constructor(private readonly jobs: Jobs) {}
+
+  async createTask(_params: CreateTaskOptions, _requestId: RequestId, request: Request): Promise<Task> {
+    for (const [id] of this.#records) {
+      if (this.#records.size < MAX_JOBS) break;
+      const t = this.task(id);
+      if (!t || t.status === 'completed' || t.status === 'failed' || t.status === 'cancelled') this.#records.delete(id);
+    }
+    const id = newJobId();
+    this.#records.set(id, { augmented: isTaskAugmentedRequestParams(request.params) && request.params.task !== undefined, job: false, created: new Date().toISOString() });
+    return this.task(id)!;
+  }
+
+  /** augmented tells whether the client asked for a task (a task-augmented tools/call). */
+  augmented(id: string): boolean {
+    return this.#records.get(id)?.augmented === true;
+  }
+
+  /** bind says a job with the task's id runs it. */
+  bind(id: string): void {
+    const r = this.#records.get(id);
+    if (r) r.job = true;
+  }
+
+  /** settle keeps the task's result (the first one given). */
+  settle(id: string, result: CallToolResult): void {
+    const r = this.#records.get(id);
+    if (r && !r.result) Object.assign(r, { result, ended: new Date().toISOString() });
+  }
+
+  drop(id: string): void {
+    this.#records.delete(id);
+  }
+
+  /** task is the task as MCP shows it: working while the job runs, cancelled if it was killed, failed for an error result. */
+  task(id: string): Task | null {
+    const r = this.#records.get(id);
+    if (!r) return null;
+    const job = r.job ? this.jobs.get(id) : undefined;
+    if (r.job && !job) {
+      this.#records.delete(id); // the job store let it go (the oldest finished jobs go first)
+      return null;
+    }
+    const status: Task['status'] = job?.status === 'killed' ? 'cancelled' : r.result ? (r.result.isError ? 'failed' : 'completed') : 'working';
+    const first = (r.result?.content[0] as { text?: string } | undefined)?.text?.split('\n')[0]?.slice(0, 200);
+    const message = status === 'cancelled' ? 'killed (tasks/cancel or mpop_job_kill): the remote commands were cancelled' : status === 'failed' ? first : status === 'working' ? job?.progress?.message : undefined;
+    return { taskId: id, status, ttl: null, createdAt: r.created, lastUpdatedAt: job?.ended ?? r.ended ?? r.created, pollInterval: TASK_POLL_MS, ...(message ? { statusMessage: message } : {}) };
+  }
+
+  async getTask(id: string): Promise<Task | null> {
+    return this.augmented(id) ? this.task(id) : null;
+  }
+
+  async storeTaskResult(id: string, _status: 'completed' | 'failed', result: Result): Promise<void> {
+    this.settle(id, result as CallToolResult);
+  }
+
+  async getTaskResult(id: string): Promise<Result> {
+    const r = this.#records.get(id);
+    const t = this.task(id);
+    if (!r || !t) throw new McpError(INVALID_PARAMS, `no task ${id} on this server (tasks live as long as the server; tasks/list lists them)`);
+    if (!r.augmented) this.#records.delete(id);
+    if (r.result) return r.result;
+    if (t.status === 'cancelled') return { content: [{ type: 'text', text: `${id} was cancelled: ${t.statusMessage}` }], isError: true };
+    throw new McpError(INVALID_PARAMS, `task ${id} is still ${t.status}; tasks/result waits for it`);
+  }
+
+  async updateTaskStatus(id: string, status: Task['status']): Promise<void> {
+    if (status === 'cancelled') this.jobs.kill(id);
+  }
+
+  async listTasks(cursor?: string): Promise<{ tasks: Task[] }> {
+    if (cursor) throw new McpError(INVALID_PARAMS, `no cursor ${cursor}: tasks/list answers in one page`);
+    return { tasks: [...this.#records.keys()].filter((id) => this.augmented(id)).map((id) => this.task(id)).filter((t): t is Task => t !== null) };
+  }
 }
 
 /** nodeLinks are resource links to mpop://nodes/{name} for the nodes a result names (structured nodes[].node, or .name). */

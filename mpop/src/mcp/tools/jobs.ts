@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MpopError } from '../../errors.js';
 import { page } from '../cap.js';
-import { view, type Jobs } from '../jobs.js';
+import { JOB_ID, view, type Jobs } from '../jobs.js';
 import { defineTool, LOCAL_READ } from '../tool.js';
 
 const jobView = z.object({
@@ -16,7 +16,7 @@ const jobView = z.object({
   textBytes: z.number(),
 });
 
-const jobId = z.string().regex(/^job-[0-9a-f]{12}$/).describe('the job id a long call or a truncated result returned (job-...)');
+const jobId = z.string().regex(JOB_ID).describe('the job id a long call or a truncated result returned (job-...); a task\'s id is its job\'s');
 
 /** jobTools are the tools over the server's jobs (they need the guard's job store). */
 export function jobTools(jobs: Jobs) {
@@ -29,7 +29,7 @@ export function jobTools(jobs: Jobs) {
     defineTool({
       name: 'mpop_jobs',
       title: 'List jobs',
-      description: 'The jobs of this server: calls that outlived the deadline (still running or finished) and results too long for one answer. Newest last.',
+      description: 'The jobs of this server: calls that outlived the deadline or ran as MCP tasks (still running or finished) and results too long for one answer. Newest last.',
       toolset: 'core',
       input: {},
       output: { jobs: z.array(jobView) },
