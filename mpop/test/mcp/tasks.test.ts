@@ -1,10 +1,13 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { execa } from 'execa';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, loopFleet, processCount } from '../fleet.js';
-import { callTool, mcpClient, text, type R } from './client.js';
+import { callTool, MCP_BIN, mcpClient, text, type R } from './client.js';
 
 /** startTask sends a task-augmented tools/call and returns the task the server created, and how long that took. */
 async function startTask(c: Client, name: string, args: Record<string, unknown>) {
@@ -181,6 +184,59 @@ describe('mpop-mcp long tools as MCP tasks (the SDK client over stdio, loopback 
       expect(r.structuredContent.nodes).toEqual([expect.objectContaining({ node: 'n1', outcome: 'ok' })]);
     } finally {
       await ro.close();
+    }
+  });
+});
+
+describe('mpop-mcp --http: tasks belong to the session that started them', () => {
+  let fleet: Fleet;
+  let server: ChildProcess;
+  let url = '';
+  let token = '';
+  beforeAll(async () => {
+    fleet = await loopFleet(1);
+    token = (await execa(process.execPath, [MCP_BIN, 'token', 'create'], { env: fleet.env })).stdout.trim();
+    server = spawn(process.execPath, [MCP_BIN, '--http', '--port', '0', '--allow-destructive'], { env: { ...process.env, ...fleet.env }, stdio: ['ignore', 'ignore', 'pipe'] });
+    url = await new Promise<string>((resolve, reject) => {
+      let err = '';
+      server.stderr!.on('data', (d) => {
+        err += d;
+        const m = /serving MCP at (\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      server.once('exit', (code) => reject(new Error(`mpop-mcp exited ${code}: ${err}`)));
+    });
+  });
+  afterAll(async () => {
+    if (server && server.exitCode === null) {
+      const gone = new Promise((r) => server.once('exit', r));
+      server.kill('SIGTERM');
+      await gone;
+    }
+    await fleet?.close();
+  });
+
+  const session = async (name: string) => {
+    const c = new Client({ name, version: '1.0.0' });
+    await c.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    return c;
+  };
+
+  it('another session neither lists, reads nor cancels a task; the server\'s jobs list it for both', async () => {
+    const [mine, other] = [await session('tasks-http-a'), await session('tasks-http-b')];
+    try {
+      const { task } = await startTask(mine, 'mpop_exec', { target: 'n1', shell: 'sleep 1; echo mine' });
+      expect((await mine.experimental.tasks.listTasks()).tasks.map((t) => t.taskId)).toContain(task.taskId);
+      expect((await other.experimental.tasks.listTasks()).tasks).toEqual([]);
+      await expect(other.experimental.tasks.getTask(task.taskId)).rejects.toThrow(/not found/i);
+      await expect(other.experimental.tasks.cancelTask(task.taskId)).rejects.toThrow(/not found/i);
+      const jobs = (await callTool(other, 'mpop_jobs')).structuredContent as { jobs: { id: string }[] };
+      expect(jobs.jobs.map((j) => j.id)).toContain(task.taskId); // jobs are the server's, as before tasks
+      expect(text(await result(mine, task.taskId))).toContain('mine');
+      expect(await status(mine, task.taskId)).toBe('completed');
+    } finally {
+      await mine.close();
+      await other.close();
     }
   });
 });
