@@ -222,7 +222,7 @@ async function labFleet() {
     scratch,
     nodes: mesh.nodes.map((n) => n.name),
     all: ['coordinator', ...mesh.nodes.map((n) => n.name)],
-    describe: `${[...mesh.ips].map(([n, ip]) => `${n}=${ip}`).join(' ')}, vssh on each`,
+    describe: `${[...mesh.ips].map(([n, ip]) => `${n}=${ip}`).join(' ')}, vssh on each (namespaces ${lab.prefix}-*)`,
     differs: 'echo "my mesh address: $(ip -o -4 addr show | grep -o "10\\.99\\.[0-9.]*" | head -1)"',
     deployTargets: (group, nodes) => [{ target: `@${group}:${join(srv, 'www')}`, path: join(srv, 'www'), nodes: nodes.join(',') }],
     run: (bin, args) => lab.exec(hub, process.execPath, [BIN[bin], ...args], { timeoutMs: 120_000 }),
@@ -363,6 +363,8 @@ function takeDownKept(named) {
   if (state.kind === 'loopback') {
     for (const pid of state.pids) {
       try {
+        // only a daemon of this fleet: a pid reused since by another process is left alone
+        if (!readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`MESHPOP_HOME=${state.root}`)) continue;
         process.kill(pid, 'SIGTERM');
       } catch {
         /* gone */
