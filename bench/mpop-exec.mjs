@@ -53,6 +53,7 @@ export async function run() {
       comparisons,
       phases: { [small.n]: small.phases, [large.n]: large.phases },
       memory: { swarmMiB: large.swarmMiB, serveMiB: small.serveMiB },
+      summary: [small, large].flatMap(summaryOf),
       reading: readFleet(small, large),
     };
   } finally {
@@ -108,6 +109,24 @@ async function fleetCase(vault, n, how) {
   ];
   if (bare) comparisons.push({ label: `${tag}, Ansible command (mpop with NODE_EXTRA_CA_CERTS)`, vssh: mpop.median, other: command.median, vsshRow: mpop.label, otherRow: command.label });
   return { n, how, rows, comparisons, mpop, bare, first, command, raw, pssh, floorNode, floorSpawn, phases: phase, [how === 'serve' ? 'serveMiB' : 'swarmMiB']: memMiB };
+}
+
+/** TARGETS are issue 9's: the whole `mpop` process under this many ms per fleet size, and at least 50× Ansible's `command`. */
+const TARGETS = { 100: 300, 500: 1000 };
+const ANSIBLE_TARGET = 50;
+
+/** summaryOf is a fleet size's lines of the page's summary: against Ansible, raw, parallel-ssh, and the floor of the nodes' own work. */
+function summaryOf(c) {
+  const m = c.bare ?? c.mpop;
+  const s = (x) => `${(x / 1000).toFixed(2)} s`;
+  const x = (a, b) => `${(b / a).toFixed(b / a >= 10 ? 0 : 1)}× faster`;
+  const limit = TARGETS[c.n];
+  return [
+    { label: `${c.n} nodes, \`mpop exec all -- true\` vs Ansible \`command\``, ours: s(m.median), theirs: s(c.command.median), ratio: x(m.median, c.command.median), target: `${limit ? `under ${s(limit)}, ` : ''}≥ ${ANSIBLE_TARGET}× faster`, met: (limit === undefined || m.median < limit) && c.command.median / m.median >= ANSIBLE_TARGET },
+    { label: `${c.n} nodes, vs Ansible \`raw\``, ours: s(m.median), theirs: s(c.raw.median), ratio: x(m.median, c.raw.median) },
+    { label: `${c.n} nodes, vs parallel-ssh`, ours: s(m.median), theirs: s(c.pssh.median), ratio: x(m.median, c.pssh.median) },
+    { label: `${c.n} nodes, vs the floor: ${c.n} \`true\` spawned on this machine, no network`, ours: s(m.median), theirs: s(c.floorSpawn.median), ratio: `${(m.median / c.floorSpawn.median).toFixed(1)}× the floor` },
+  ];
 }
 
 /** rssOfPid returns a process's resident memory in bytes (0 when it is gone). */

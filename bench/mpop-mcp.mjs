@@ -92,6 +92,11 @@ export async function run() {
         startMs: { target: START_TARGET_MS, median: (start.bare ?? start.env).median, met: (start.bare ?? start.env).median < START_TARGET_MS },
         overheadMs: { target: OVERHEAD_TARGET_MS, median: overhead, met: overhead < OVERHEAD_TARGET_MS },
       },
+      summary: [
+        { label: 'start to the first tools/list', ours: `${((start.bare ?? start.env).median).toFixed(0)} ms`, theirs: `${floor.median.toFixed(0)} ms (\`node -e 0\`)`, ratio: `${((start.bare ?? start.env).median / floor.median).toFixed(1)}× Node's start`, target: `under ${START_TARGET_MS} ms`, met: (start.bare ?? start.env).median < START_TARGET_MS },
+        { label: '`mpop_exec` on one node, over the same vssh call', ours: `+${overhead.toFixed(2)} ms`, theirs: `${one.pool.median.toFixed(2)} ms (\`client.exec\`)`, ratio: '', target: `under ${OVERHEAD_TARGET_MS} ms`, met: overhead < OVERHEAD_TARGET_MS },
+        { label: `\`mpop_exec\` on ${NODES} nodes, connections open`, ours: `${many.mcp.median.toFixed(0)} ms`, theirs: `${(many.bare ?? many.cli).median.toFixed(0)} ms (\`mpop exec\` CLI)`, ratio: `${((many.bare ?? many.cli).median / many.mcp.median).toFixed(1)}× faster` },
+      ],
       reading: reading({ start, floor, sizes, one, many, overhead }),
     };
   } finally {

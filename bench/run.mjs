@@ -153,6 +153,38 @@ function footer(r) {
   return `Scenario \`${r.scenario}\`: [\`bench/${r.scenario}.mjs\`](bench/${r.scenario}.mjs); \`node bench/${r.scenario}.mjs\` runs it alone and prints its JSON.${r.ranAt ? ` Ran ${r.ranAt}.` : ''}${load}`;
 }
 
+/**
+ * summaryRows are a scenario's lines of the summary table: its own `summary` ({ label, ours, theirs, ratio,
+ * target, met }), else one per comparison of a versus scenario (a comparison may carry `target`, the goal in
+ * words, and `met`, whether this run reached it; a scenario with `goal: 'beat'` aims to be faster than each).
+ */
+function summaryRows(r) {
+  if (r.summary) return r.summary;
+  if (r.layout !== 'versus') return (r.ratios ?? []).map((x) => ({ label: x.label, ratio: times(x.median) }));
+  const unit = r.unit ?? 'ms';
+  const fmt = (x) => (unit === 's' ? `${(x / 1000).toFixed(2)} s` : `${ms(x)} ms`);
+  // goal 'beat': the layer's issue asks to beat each alternative (a floor is a limit, not a rival)
+  const beat = (c) => r.goal === 'beat' && !/^floor/.test(c.otherRow);
+  return r.comparisons.map((c) => ({
+    label: c.label,
+    ours: fmt(c.vssh),
+    theirs: `${fmt(c.other)} (${c.otherRow.replace(/^\d+ nodes: /, '')})`,
+    ratio: vsshIs(c.vssh, c.other),
+    target: c.target ?? (beat(c) ? 'faster' : undefined),
+    met: c.met ?? (beat(c) ? c.vssh <= c.other : undefined),
+  }));
+}
+
+/** summary is the table at the top of the page: every scenario's headline figures, their target, and whether it was met. */
+function summary(results) {
+  const met = (m) => (m === true ? 'yes' : m === false ? '**no**' : '');
+  const rows = results.flatMap((r) => summaryRows(r).map((x) => [`[${r.scenario}](#${anchor(r.title)})`, x.label, x.ours, x.theirs ?? '', x.ratio ?? '', x.target ?? '', met(x.met)]));
+  return ['## Summary', table(['scenario', 'what', 'ours', 'theirs', 'ratio', 'target', 'met'], rows, ['---', '---', '---:', '---', '---:', '---', '---'])].join('\n\n');
+}
+
+/** anchor is the id GitHub gives a heading. */
+const anchor = (title) => title.toLowerCase().replace(/[^\p{L}\p{N} _-]/gu, '').replace(/ /g, '-');
+
 /** page renders BENCHMARKS.md from the facts about the machine (taken before the runs) and the results. */
 function page(facts, results) {
   return [
@@ -163,6 +195,7 @@ function page(facts, results) {
       'Each scenario is one file in `bench/`, compared with the real alternative or a floor on the same data. ' +
       'Times are wall-clock, in milliseconds unless a table says s (seconds); p90 and p95 are nearest-rank percentiles, so p95 of 20 runs or fewer, and p90 of 10 or fewer, is the slowest run. ' +
       'Numbers from a shared 2-core machine move by several percent between runs: read the ratios more than the digits.',
+    summary(results),
     '## Machine',
     table(['', ''], facts, ['---', '---']),
     ...results.map(section),

@@ -58,6 +58,7 @@ export async function run() {
     return {
       scenario: 'vssh-exec',
       layout: 'versus',
+      goal: 'beat', // issue 4: beat OpenSSH, scp and rsync on each
       unit: 'ms',
       columns: ['median', 'p90'],
       title: 'Running one command: `vssh exec` vs `ssh`',

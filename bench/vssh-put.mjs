@@ -80,6 +80,7 @@ export async function run() {
     return {
       scenario: 'vssh-put',
       layout: 'versus',
+      goal: 'beat', // issue 4: beat OpenSSH, scp and rsync on each
       unit: 's',
       columns: ['median', 'min', 'max'],
       title: 'Copying a 1 GiB file: `vssh put` vs `scp` and `rsync`',

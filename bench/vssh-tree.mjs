@@ -70,6 +70,7 @@ export async function run() {
     return {
       scenario: 'vssh-tree',
       layout: 'versus',
+      goal: 'beat', // issue 4: beat OpenSSH, scp and rsync on each
       unit: 's',
       columns: ['median', 'min', 'max'],
       title: 'Copying a tree of 10,000 small files: `vssh put` / `vssh sync` vs `rsync` and `scp -r`',
