@@ -55,6 +55,8 @@ interface Tool {
   readOnly: boolean;
   destructive: boolean;
   inputSchema: Record<string, unknown>;
+  /** every property name of its input and output schemas, at any depth */
+  fields: Set<string>;
 }
 
 /** Truth is everything SKILL.md is checked against. */
@@ -100,6 +102,18 @@ function helpCli(help: string): Cli {
   const commands = new Map<string, Command>();
   for (const m of help.matchAll(/^\s*mpop-mcp ((?:[a-z]+ )*[a-z]+)\s{2,}/gm)) commands.set(m[1]!, { id: m[1]!, flags: new Map(), chars: new Map(), args: 0, strict: true });
   return { commands, root: { id: '', flags, chars: new Map([['h', { name: 'help', value: false }]]), args: 0, strict: true } };
+}
+
+/** fieldsOf collects every property name of a JSON schema, at any depth. */
+function fieldsOf(schema: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(schema)) for (const s of schema) fieldsOf(s, into);
+  else if (schema && typeof schema === 'object') {
+    for (const [k, v] of Object.entries(schema)) {
+      if (k === 'properties' && v && typeof v === 'object') for (const name of Object.keys(v)) into.add(name);
+      fieldsOf(v, into);
+    }
+  }
+  return into;
 }
 
 /** sourceFiles lists the .ts files under a folder. */
@@ -156,7 +170,7 @@ async function loadTruth(home: string): Promise<Truth> {
     for (const [cli, pkg] of Object.entries(CLI_PACKAGES)) clis[cli] = oclifCli(pkg);
     return {
       clis,
-      tools: new Map(tools.map((t) => [t.name, { name: t.name, toolset: toolsetOf.get(t.name) ?? '?', readOnly: t.annotations?.readOnlyHint === true, destructive: t.annotations?.destructiveHint === true, inputSchema: t.inputSchema as Record<string, unknown> }])),
+      tools: new Map(tools.map((t) => [t.name, { name: t.name, toolset: toolsetOf.get(t.name) ?? '?', readOnly: t.annotations?.readOnlyHint === true, destructive: t.annotations?.destructiveHint === true, inputSchema: t.inputSchema as Record<string, unknown>, fields: fieldsOf([t.inputSchema, t.outputSchema]) }])),
       toolsets: new Set(sets.toolsets.map((s) => s.name)),
       errorCodes: errorCodes(),
       envVars: envVars(),
@@ -234,7 +248,7 @@ function commandLines(md: string, clis: Iterable<string>): CommandLine[] {
   const names = new Set(clis);
   const out: CommandLine[] = [];
   for (const s of spans(md)) {
-    if (s.block && !['sh', 'bash', 'shell', 'console'].includes(s.lang)) continue;
+    if (s.block && !['', 'sh', 'bash', 'shell', 'console'].includes(s.lang)) continue;
     const words = shellWords(s.text.replace(/^\$\s+/, ''));
     let seg: string[] = [];
     for (const w of [...words, ';']) {
@@ -402,6 +416,18 @@ function checkSkill(md: string, truth: Truth, dirName = 'meshpop'): Checked {
     for (const v of use.flags.get('toolsets') ?? []) for (const ts of v.split(',')) if (ts !== 'all' && !truth.toolsets.has(ts)) problems.push(`${line.where}: no toolset "${ts}"`);
   }
 
+  // a flag, an argument or a result field named on its own in prose: `--allow TOOL`, `"installNode": true`, `nextOffset`
+  const allFlags = new Set(['help', ...Object.values(truth.clis).flatMap((c) => [...c.commands.values(), ...(c.root ? [c.root] : [])].flatMap((cmd) => [...cmd.flags.keys()]))]);
+  const allFields = new Set([...truth.tools.values()].flatMap((t) => [...t.fields]));
+  for (const s of spans(md)) {
+    if (s.block) continue;
+    const flag = /^--([a-z][a-z-]*)(?:[ =](\S+))?/.exec(s.text);
+    if (flag && !allFlags.has(flag[1]!)) problems.push(`line ${s.line}: --${flag[1]} is a flag of no CLI`);
+    if (flag?.[1] === 'toolsets' && flag[2]) for (const ts of flag[2].split(',')) if (ts !== 'all' && !truth.toolsets.has(ts)) problems.push(`line ${s.line}: no toolset "${ts}"`);
+    const field = /^"([A-Za-z][A-Za-z0-9]*)":/.exec(s.text)?.[1] ?? /^[a-z]+[A-Z][A-Za-z0-9]*$/.exec(s.text)?.[0];
+    if (field && !allFields.has(field)) problems.push(`line ${s.line}: "${field}" is an argument or result field of no tool`);
+  }
+
   // the toolset table: every toolset once, each tool under its own toolset, every tool somewhere, how to enable it
   const rows = table(md, 'toolset');
   if (!rows.length) problems.push('no toolset table (| toolset | holds | enable |)');
@@ -541,6 +567,9 @@ describe('the agent skill, SKILL.md, against the real CLIs and tools/list', () =
       ['"checks": ["disk", "unit"]', '"checks": ["disk", "units"]', /mpop_heal_fix .* fails its input schema/],
       ['`mpop_file_diff` |', '`mpop_file_diff`, `mpop_diff` |', /mpop_diff is in core, not files/],
       ['mpop releases @web:/var/www/site', 'mpop releases @web /var/www/site', /mpop releases takes 1 argument, given 2/],
+      ['`--allow-destructive` for all', '`--allow-destructives` for all', /--allow-destructives is a flag of no CLI/],
+      ['`"installNode": true`', '`"installNodes": true`', /"installNodes" is an argument or result field of no tool/],
+      ['`nextOffset` is null', '`nextOfset` is null', /"nextOfset" is an argument or result field of no tool/],
     ];
     for (const [from, to, want] of mutations) {
       expect(md, from).toContain(from);
@@ -577,6 +606,10 @@ describe('the agent skill, SKILL.md, against the real CLIs and tools/list', () =
       '|---|---|---|',
       '| `VSSH_UNREACHABEL` | a typo | none |',
       'And `MPOP_NO_SUCH_THING` in prose; `mpop://nodez` and prompts (`troubleshoot`, `fix_everything`).',
+      'Start it with `--allow-destructiv`, or `--toolsets core,fils`; add `"installNodes": true`; page with `nextOfset`.',
+      '```',
+      'vssh exec web1 --timeout 5s --colour -- ls',
+      '```',
     ].join('\n');
     const { problems } = checkSkill(bad, truth);
     const expectProblem = (re: RegExp): void => void expect(problems.some((p) => re.test(p)), `${re} in:\n${problems.join('\n')}`).toBe(true);
@@ -602,6 +635,11 @@ describe('the agent skill, SKILL.md, against the real CLIs and tools/list', () =
     expectProblem(/MPOP_NO_SUCH_THING is neither an error code/);
     expectProblem(/mpop:\/\/nodez is not a resource/);
     expectProblem(/fix_everything is not a prompt/);
+    expectProblem(/--allow-destructiv is a flag of no CLI/);
+    expectProblem(/no toolset "fils"/);
+    expectProblem(/"installNodes" is an argument or result field of no tool/);
+    expectProblem(/"nextOfset" is an argument or result field of no tool/);
+    expectProblem(/vssh exec has no flag --colour/);
     // commands are real where they should be: the same lines without the typos pass
     expect(problems.filter((p) => /mpop exec|sv set|meshdb search/.test(p) && !/--frob|--colour|--limit/.test(p))).toEqual([]);
 
