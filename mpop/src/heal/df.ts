@@ -18,10 +18,23 @@ export interface DfRow {
 /** DF_FIELDS puts the mount last, since it may hold spaces. */
 const DF_FIELDS = 'fstype,size,used,avail,pcent,itotal,iused,ipcent,target';
 /** PSEUDO_FS are left out when no mounts are configured: they hold no data a cleaner could free. */
-const PSEUDO_FS = ['tmpfs', 'devtmpfs', 'squashfs', 'efivarfs', 'proc', 'sysfs', 'cgroup2', 'overlay'];
+const PSEUDO_FS = ['devtmpfs', 'squashfs', 'efivarfs', 'proc', 'sysfs', 'cgroup2', 'overlay'];
+/**
+ * SYSTEM_DIRS hold the system's own tmpfs mounts (/run, /run/credentials/* which are read-only and always 100%,
+ * /dev/shm, /sys/fs/cgroup): not what a user means by a disk. A tmpfs anywhere else (a data folder, /tmp) is one.
+ */
+const SYSTEM_DIRS = ['/run', '/dev', '/sys', '/proc'];
 
 /** dfArgv is the df command for these mounts (or every real filesystem). */
 export const dfArgv = (mounts: string[] | null): string[] => ['df', '-B1', `--output=${DF_FIELDS}`, ...(mounts ? ['--', ...mounts] : PSEUDO_FS.flatMap((f) => ['-x', f]))];
+
+/**
+ * isDataDisk tells whether a row counts when no mounts are configured: every filesystem df lists past dfArgv's
+ * exclusions, but a tmpfs only outside SYSTEM_DIRS (a tmpfs mounted where an app keeps its data fills up as a
+ * disk does).
+ */
+export const isDataDisk = (row: Pick<DfRow, 'fs' | 'mount'>): boolean =>
+  row.fs !== 'tmpfs' || !SYSTEM_DIRS.some((d) => row.mount === d || row.mount.startsWith(`${d}/`));
 
 const pct = (s: string): number | null => (/^\d+%$/.test(s) ? Number(s.slice(0, -1)) : null);
 const num = (s: string): number | null => (/^\d+$/.test(s) ? Number(s) : null);
@@ -49,5 +62,6 @@ export async function readDf(ctx: HealContext): Promise<DfRow[] | 'missing'> {
     throw new MpopError('MPOP_REMOTE', `df on ${ctx.node} exited ${r.exitCode}: ${firstLine(r.stderr)}`);
   }
   const seen = new Set<string>();
-  return rows.filter((row) => !seen.has(row.mount) && seen.add(row.mount));
+  const configured = ctx.config.disk.mounts !== null;
+  return rows.filter((row) => (configured || isDataDisk(row)) && !seen.has(row.mount) && seen.add(row.mount));
 }
