@@ -541,7 +541,7 @@ describe('the agent skill, SKILL.md, against the real CLIs and tools/list', () =
       );
     }
     expect(missing).toEqual([]);
-  });
+  }, 120_000);
 
   it('every mpop-mcp line it shows is accepted by the real mpop-mcp (strict option parsing)', async () => {
     const lines = commandLines(md, ['mpop-mcp']).filter((l) => l.words[0] !== 'token');
@@ -552,7 +552,7 @@ describe('the agent skill, SKILL.md, against the real CLIs and tools/list', () =
     }
     // and it refuses a made-up flag, so the check above can fail
     expect((await run([MCP_BIN, '--toolsets', 'all', '--allow-everything', '--help'], { MESHPOP_HOME: home })).code).toBe(2);
-  });
+  }, 120_000);
 
   it('a typo anywhere in the real SKILL.md is caught (tables, lists, indented blocks, inline spans)', () => {
     const mutations: [string, string, RegExp][] = [
