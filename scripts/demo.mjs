@@ -114,6 +114,20 @@ async function tour() {
 /** walk is the tour itself, the same on a lab and on loopback. */
 async function walk(fleet) {
   const [a, b] = fleet.nodes; // the two nodes besides the controller
+  if (fleet.wire) await step('wire peers, wire ping', async () => {
+    await show(fleet, 'wire', ['peers']);
+    await show(fleet, 'wire', ['ping', a, '--count', '2']);
+    return 'the mesh, seen by the coordinator';
+  });
+  await step('vssh exec, vssh put (twice)', async () => {
+    await show(fleet, 'vssh', ['exec', a, '--', 'ip', '-o', '-4', 'addr', 'show']);
+    const file = join(fleet.scratch, 'release.tar');
+    writeFileSync(file, Buffer.alloc(32 * 1024 * 1024, 7));
+    const dest = `${b}:${fleet.nodePath(b, 'release.tar')}`;
+    await show(fleet, 'vssh', ['put', file, dest]);
+    await show(fleet, 'vssh', ['put', file, dest]); // unchanged: nothing crosses
+    return '32 MiB, then nothing';
+  });
   await step('mpop servers', () => show(fleet, 'mpop', ['servers']).then(() => `${fleet.all.length} nodes`));
   await step('mpop status', () => show(fleet, 'mpop', ['status']));
   await step('mpop exec all (folded, recap)', async () => {
@@ -225,6 +239,8 @@ async function labFleet() {
     describe: `${[...mesh.ips].map(([n, ip]) => `${n}=${ip}`).join(' ')}, vssh on each (namespaces ${lab.prefix}-*)`,
     differs: 'echo "my mesh address: $(ip -o -4 addr show | grep -o "10\\.99\\.[0-9.]*" | head -1)"',
     deployTargets: (group, nodes) => [{ target: `@${group}:${join(srv, 'www')}`, path: join(srv, 'www'), nodes: nodes.join(',') }],
+    nodePath: (_node, name) => join(srv, name),
+    wire: true,
     run: (bin, args) => lab.exec(hub, process.execPath, [BIN[bin], ...args], { timeoutMs: 120_000 }),
     command: (bin, args) => inHost(hub, bin, args),
     down: async () => {
@@ -277,6 +293,7 @@ async function loopbackFleet() {
     differs: 'echo "served by the vssh daemon with pid $PPID"', // the daemons share this machine: their pids differ
     // The daemons share this machine's filesystem: each node gets a path of its own, deployed to one by one.
     deployTargets: (_group, nodes) => nodes.map((n) => ({ target: `${n}:${join(home, 'nodes', n, 'www')}`, path: join(home, 'nodes', n, 'www'), nodes: n })),
+    nodePath: (node, name) => join(home, 'nodes', node, name),
     run: (bin, args) => run(process.execPath, [BIN[bin], ...args], env),
     command: (bin, args) => ({ command: process.execPath, args: [BIN[bin], ...args], env }),
     down: async () => {

@@ -8,7 +8,7 @@ const DEMO = fileURLToPath(new URL('../../scripts/demo.mjs', import.meta.url));
 const isRoot = process.getuid?.() === 0;
 
 const STEPS = [
-  'mpop servers', 'mpop status', 'mpop exec all (folded, recap)', 'mpop groups set web', 'mpop deploy v1, v2 (health-checked)',
+  'vssh exec, vssh put (twice)', 'mpop servers', 'mpop status', 'mpop exec all (folded, recap)', 'mpop groups set web', 'mpop deploy v1, v2 (health-checked)',
   'mpop rollback', 'meshdb index + search', 'mpop heal', 'mpop-mcp: an agent lists the tools and calls one',
 ];
 
@@ -30,6 +30,7 @@ describe('npm start, the quickstart tour', () => {
     const steps = summaryOf(r.stdout);
     for (const s of STEPS) expect(steps.get(s), s).toBe(true);
     expect([...steps.keys()][0]).toMatch(/^fleet up: 3 lab hosts/);
+    expect(steps.get('wire peers, wire ping')).toBe(true);
     // the folded exec shows one block for the same answer and the recap names every node
     expect(r.stdout).toMatch(/^coordinator,n\[1-2\] \(3\)$/m);
     expect(r.stdout).toMatch(/^ok\s+3\s+coordinator,n\[1-2\]$/m);
