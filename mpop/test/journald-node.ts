@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Fleet, VSSH_BIN } from './fleet.js';
+import { type Fleet, freePort, VSSH_BIN } from './fleet.js';
 
 /**
  * A node with a real systemd journal: a vssh daemon (its own process, `vssh serve`) in a private mount
@@ -11,15 +10,6 @@ import { type Fleet, VSSH_BIN } from './fleet.js';
  */
 export const JOURNALD = '/lib/systemd/systemd-journald';
 export const canJournal = process.getuid?.() === 0 && existsSync(JOURNALD) && existsSync('/usr/bin/unshare') && !existsSync('/run/systemd/journal/socket');
-
-/** freePort asks the kernel for a port nothing listens on (127.0.0.1). */
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** JournalNode is the running node; stop() ends the daemon and its journald (one process group). */
 export interface JournalNode {

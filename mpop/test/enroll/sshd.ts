@@ -1,10 +1,11 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort } from '../fleet.js';
 
 /**
  * A real OpenSSH sshd on 127.0.0.1 for the enroll tests (root only): its own ed25519 host key, root's
@@ -47,16 +48,6 @@ export const hasSshd = (): boolean => {
     return (err as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-    s.on('error', reject);
-  });
-}
 
 const keygen = (file: string, passphrase = ''): void => {
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', passphrase, '-C', 'mpop-enroll-test', '-f', file], { stdio: 'ignore' });

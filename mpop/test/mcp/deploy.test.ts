@@ -1,13 +1,10 @@
 import { mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
-
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
+import { mcpClient } from './client.js';
 
 describe('mpop-mcp deploy tools on a real loopback daemon', () => {
   let fleet: Fleet;
@@ -16,8 +13,7 @@ describe('mpop-mcp deploy tools on a real loopback daemon', () => {
   beforeAll(async () => {
     fleet = await loopFleet(1);
     work = mkdtempSync(join(tmpdir(), 'mpop-mcp-deploy-'));
-    client = new Client({ name: 'deploy-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'core,deploy', '--allow-destructive'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    client = await mcpClient(fleet, ['--toolsets', 'core,deploy', '--allow-destructive'], { name: 'deploy-agent' });
     await client.listTools();
   });
   afterAll(async () => {

@@ -1,15 +1,14 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { MCP_BIN, mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { type: string; text?: string; uri?: string }[] };
 
 /** alive tells whether a process exists (a zombie does not count: the daemon reaps its children). */
@@ -45,10 +44,8 @@ describe('mpop_exec_script over the SDK client and real loopback daemons', () =>
     await fleet.addDown('gone1');
     dir = mkdtempSync(join(tmpdir(), 'mpop-mcp-script-'));
     const env = { ...(process.env as Record<string, string>), ...fleet.env };
-    client = new Client({ name: 'script-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'core,exec', '--allow', 'mpop_exec_script', '--deadline', '60'], env }));
-    bare = new Client({ name: 'script-bare', version: '1.0.0' });
-    await bare.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'core,exec'], env }));
+    client = await mcpClient(fleet, ['--toolsets', 'core,exec', '--allow', 'mpop_exec_script', '--deadline', '60'], { name: 'script-agent' });
+    bare = await mcpClient(fleet, ['--toolsets', 'core,exec'], { name: 'script-bare' });
     asking = new Client({ name: 'script-asking', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     asking.setRequestHandler(ElicitRequestSchema, async (req) => {
       asked.push(String(req.params.message));
@@ -69,8 +66,7 @@ describe('mpop_exec_script over the SDK client and real loopback daemons', () =>
     const t = (await client.listTools()).tools.find((x) => x.name === 'mpop_exec_script');
     expect(t?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true, idempotentHint: false, openWorldHint: true });
     expect(Object.keys((t!.inputSchema as { properties: object }).properties)).toEqual(expect.arrayContaining(['target', 'script', 'interpreter', 'args', 'timeoutSeconds', 'concurrency', 'batch', 'stopOnError', 'cwd', 'env']));
-    const core = new Client({ name: 'core-only', version: '1.0.0' });
-    await core.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    const core = await mcpClient(fleet, [], { name: 'core-only' });
     try {
       expect((await core.listTools()).tools.map((x) => x.name)).not.toContain('mpop_exec_script');
     } finally {

@@ -1,10 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type Nodes = { nodes: { node: string; outcome: string; value?: Record<string, unknown> }[] };
 
 describe('mpop-mcp fact tools over real loopback daemons (every structured result checked against its schema by the client)', () => {
@@ -13,8 +11,7 @@ describe('mpop-mcp fact tools over real loopback daemons (every structured resul
   beforeAll(async () => {
     fleet = await loopFleet(2);
     await fleet.addDown('gone1');
-    client = new Client({ name: 'facts-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'all', '--allow', 'mpop_service_restart'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    client = await mcpClient(fleet, ['--toolsets', 'all', '--allow', 'mpop_service_restart'], { name: 'facts-agent' });
     await client.listTools(); // the client validates structuredContent against the output schemas it listed
   });
   afterAll(async () => {

@@ -2,13 +2,12 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { MCP_BIN, mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const FILE_TOOLS = ['vssh_read_file', 'vssh_write_file', 'vssh_list_files', 'vssh_stat', 'vssh_put', 'vssh_get', 'vssh_sync', 'mpop_file_diff'];
 const DESTRUCTIVE = ['vssh_write_file', 'vssh_put', 'vssh_get', 'vssh_sync'];
@@ -27,8 +26,7 @@ describe('mpop-mcp files toolset over real loopback daemons', () => {
     client = new Client({ name: 'files-agent', version: '1.0.0' });
     await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'all', ...DESTRUCTIVE.flatMap((t) => ['--allow', t])], env }));
     await client.listTools();
-    bare = new Client({ name: 'files-bare', version: '1.0.0' });
-    await bare.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'all'], env }));
+    bare = await mcpClient(fleet, ['--toolsets', 'all'], { name: 'files-bare' });
     await bare.listTools();
   }, 60_000);
   afterAll(async () => {

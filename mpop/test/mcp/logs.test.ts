@@ -1,12 +1,11 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 import { canJournal, startJournalNode, type JournalNode } from '../journald-node.js';
 
 /**
@@ -15,7 +14,6 @@ import { canJournal, startJournalNode, type JournalNode } from '../journald-node
  * has a journal); j1, where root, unshare and systemd-journald allow, is a daemon in a private mount
  * namespace with a real journald on a tmpfs /run, so journal entries are real ones.
  */
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 const LOG_TOOLS = ['mpop_logs', 'mpop_log_search', 'mpop_journal_errors', 'mpop_dmesg'];
 /** hostJournal: this machine's own journal, as the probe looks for it (then n1 reads journald, not "no journal"). */
 const hostJournal = existsSync('/run/systemd/journal/socket');
@@ -41,8 +39,7 @@ describe('mpop-mcp logs toolset over real loopback daemons', () => {
       const put = await fleet.mpop(['exec', 'j1', '--shell', `echo "disk error on sda ${tag}" | systemd-cat -t ${tag} -p err; echo "all fine ${tag}" | systemd-cat -t ${tag} -p info`]);
       expect(put.exitCode, String(put.stderr)).toBe(0);
     }
-    client = new Client({ name: 'logs-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'logs'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    client = await mcpClient(fleet, ['--toolsets', 'logs'], { name: 'logs-agent' });
   }, 120_000);
   afterAll(async () => {
     await client?.close();

@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_HEAL_CONFIG } from '../../src/heal/config.js';
 import { changesOf } from '../../src/mcp/tools/monitor.js';
@@ -11,8 +9,8 @@ import { openMonitorDb } from '../../src/monitor/db.js';
 import type { NodeSample } from '../../src/monitor/sample.js';
 import { insertRound } from '../../src/monitor/store.js';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const H = 3_600_000;
 
@@ -36,9 +34,7 @@ describe('mpop-mcp monitoring toolset: trend and alerts from a real monitor.db, 
     fleet = await loopFleet(2);
     await fleet.addDown('gone1');
     dbFile = join(fleet.home, 'mpop', 'monitor.db');
-    const env = { ...(process.env as Record<string, string>), ...fleet.env };
-    client = new Client({ name: 'monitor-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'core,monitoring', '--deadline', '120'], env }));
+    client = await mcpClient(fleet, ['--toolsets', 'core,monitoring', '--deadline', '120'], { name: 'monitor-agent' });
     await client.listTools();
   }, 120_000);
   afterAll(async () => {

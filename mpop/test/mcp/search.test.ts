@@ -2,13 +2,11 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const TOOLS = ['meshdb_search', 'meshdb_semantic', 'meshdb_find', 'meshdb_read', 'meshdb_status', 'meshdb_index'];
 const MARK = 'PLANTEDMARK7Q';
@@ -42,11 +40,8 @@ describe('mpop-mcp search toolset over meshdb and real loopback daemons', () => 
       'config/settings.txt': `region = eu\naws = AKIAIOSFODNN7EXAMPLE ${MARK}\n`,
       'data/blob.txt': Buffer.concat([Buffer.from(MARK), Buffer.from([0, 1, 2, 0])]),
     });
-    const env = { ...(process.env as Record<string, string>), ...fleet.env };
-    client = new Client({ name: 'search-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'core,search', '--deadline', '300'], env }));
-    ro = new Client({ name: 'search-ro', version: '1.0.0' });
-    await ro.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'search', '--read-only'], env }));
+    client = await mcpClient(fleet, ['--toolsets', 'core,search', '--deadline', '300'], { name: 'search-agent' });
+    ro = await mcpClient(fleet, ['--toolsets', 'search', '--read-only'], { name: 'search-ro' });
   }, 120_000);
   afterAll(async () => {
     await client?.close();
@@ -236,8 +231,7 @@ describe('mpop-mcp search toolset over meshdb and real loopback daemons', () => 
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const port = (s.address() as { port: number }).port;
     await new Promise((r) => s.close(r));
-    const c = new Client({ name: 'search-nochroma', version: '1.0.0' });
-    await c.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'search'], env: { ...(process.env as Record<string, string>), ...fleet.env, MESHDB_CHROMA_URL: `http://127.0.0.1:${port}` } }));
+    const c = await mcpClient(fleet, ['--toolsets', 'search'], { name: 'search-nochroma', env: { MESHDB_CHROMA_URL: `http://127.0.0.1:${port}` } });
     try {
       const r = await call('meshdb_semantic', { query: 'how do we rotate ssh keys' }, c);
       expect(r.isError).toBe(true);

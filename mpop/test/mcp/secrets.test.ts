@@ -1,12 +1,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const SECRET_TOOLS = ['vault_status', 'vault_list', 'vault_get', 'vault_set', 'vault_delete', 'vault_audit'];
 const VALUE = 'Sup3r-s3cret-v4lue-7731';
@@ -20,13 +18,10 @@ describe('mpop-mcp secrets toolset over a real vault', () => {
   let bare: Client;
   beforeAll(async () => {
     fleet = await loopFleet(1);
-    const env = { ...(process.env as Record<string, string>), ...fleet.env };
     const readable = ['app/*', 'vssh/**', 'wire/**', 'mpop/*'].flatMap((g) => ['--vault-readable', g]);
-    client = new Client({ name: 'secrets-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'all', '--allow', 'vault_set', '--allow', 'vault_delete', ...readable], env }));
+    client = await mcpClient(fleet, ['--toolsets', 'all', '--allow', 'vault_set', '--allow', 'vault_delete', ...readable], { name: 'secrets-agent' });
     await client.listTools();
-    bare = new Client({ name: 'secrets-bare', version: '1.0.0' });
-    await bare.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'all', ...readable], env }));
+    bare = await mcpClient(fleet, ['--toolsets', 'all', ...readable], { name: 'secrets-bare' });
     await bare.listTools();
   }, 60_000);
   afterAll(async () => {

@@ -1,17 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Fleet, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
 /**
  * The security toolset over the SDK client against real loopback daemons. The daemons run on this machine,
  * so every answer is checked against what this machine really has: /etc/passwd, its journal and auth logs,
  * nft / iptables, apt's lists, sshd -T, find over /etc. Where a subject is absent here the tool must say so.
  */
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 type NodeOut = { node: string; outcome: string; value?: any; error?: { code: string; message: string } };
 const SECURITY_TOOLS = ['mpop_security_scan', 'mpop_users', 'mpop_failed_logins', 'mpop_firewall', 'mpop_updates'];
@@ -29,8 +27,7 @@ describe('mpop-mcp security tools over real loopback daemons, checked against th
   beforeAll(async () => {
     fleet = await loopFleet(2);
     await fleet.addDown('gone1');
-    client = new Client({ name: 'security-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'security'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    client = await mcpClient(fleet, ['--toolsets', 'security'], { name: 'security-agent' });
     await client.listTools(); // the client checks every structuredContent against the output schemas it listed
   }, 120_000);
   afterAll(async () => {

@@ -1,33 +1,11 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { Fleet, loopFleet } from '../fleet.js';
-
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
-
-type Text = { type: string; text: string }[];
+import { Fleet, loopFleet, processCount as pgrep } from '../fleet.js';
+import { mcpClient, text } from './client.js';
 
 /** connect starts the built mpop-mcp with `args` and connects a real SDK client to it over stdio. */
-async function connect(fleet: Fleet, args: string[] = [], opts: { elicit?: (message: string) => 'yes' | 'no' | 'decline' } = {}): Promise<Client> {
-  const client = new Client({ name: 'vitest-agent', version: '1.0.0' }, { capabilities: opts.elicit ? { elicitation: {} } : {} });
-  if (opts.elicit) {
-    const answer = opts.elicit;
-    client.setRequestHandler(ElicitRequestSchema, async (req) => {
-      const a = answer(String(req.params.message));
-      return a === 'decline' ? { action: 'decline' } : { action: 'accept', content: { confirm: a === 'yes' } };
-    });
-  }
-  const transport = new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, ...args], env: { ...(process.env as Record<string, string>), ...fleet.env }, stderr: 'pipe' });
-  await client.connect(transport);
-  return client;
-}
-
-const text = (r: { content?: unknown }): string => ((r.content ?? []) as Text).map((c) => c.text).join('\n');
+const connect = (fleet: Fleet, args: string[] = [], opts: { elicit?: (message: string) => 'yes' | 'no' | 'decline' } = {}) => mcpClient(fleet, args, { ...opts, stderr: 'pipe' });
 
 describe('mpop-mcp over stdio with the SDK client, against real loopback daemons', () => {
   let fleet: Fleet;
@@ -213,11 +191,3 @@ describe('mpop-mcp over stdio with the SDK client, against real loopback daemons
     }
   });
 });
-
-function pgrep(pattern: string): number {
-  try {
-    return execFileSync('pgrep', ['-f', '-c', `^${pattern}`], { encoding: 'utf8' }).trim() === '' ? 0 : Number(execFileSync('pgrep', ['-f', '-c', `^${pattern}`], { encoding: 'utf8' }).trim());
-  } catch {
-    return 0;
-  }
-}

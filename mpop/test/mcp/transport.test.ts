@@ -4,31 +4,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { deriveNodeKey, Policy, startDaemon, VERSION, type Daemon } from '@meshpop/vssh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Fleet, loopFleet } from '../fleet.js';
+import { Fleet, freePort, loopFleet } from '../fleet.js';
+import { mcpClient } from './client.js';
 
 /**
  * The transport tools (vssh itself: daemons, throughput, tunnels, keys) over the SDK client against real
  * loopback daemons. Node p1 is reached through a TCP relay that counts the bytes crossing it, so the speed
  * test is checked against what really moved; tunnels carry real bytes to a real echo server on 127.0.0.1.
  */
-const MCP_BIN = fileURLToPath(new URL('../../bin/mcp.js', import.meta.url));
 type R = { isError?: boolean; structuredContent?: any; content: { text: string }[] };
 const TRANSPORT_TOOLS = ['vssh_status', 'vssh_speed_test', 'vssh_tunnel_open', 'vssh_tunnel_close', 'vssh_keys'];
 const MiB = 1024 * 1024;
-
-/** freePort returns a loopback port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /**
  * roundTrip sends `bytes` to 127.0.0.1:port and returns what comes back, once as many came back or the far end
@@ -108,8 +97,7 @@ describe('mpop-mcp transport tools over real loopback daemons', () => {
     });
     await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
     echoPort = (echo.address() as { port: number }).port;
-    client = new Client({ name: 'transport-agent', version: '1.0.0' });
-    await client.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'network'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    client = await mcpClient(fleet, ['--toolsets', 'network'], { name: 'transport-agent' });
     await client.listTools(); // the client checks every structuredContent against the output schemas it listed
   }, 120_000);
   afterAll(async () => {
@@ -131,8 +119,7 @@ describe('mpop-mcp transport tools over real loopback daemons', () => {
     for (const name of ['vssh_tunnel_open', 'vssh_tunnel_close']) expect(ann[name], name).toMatchObject({ readOnlyHint: false, destructiveHint: false, idempotentHint: false });
     expect(ann.vssh_tunnel_open?.openWorldHint).toBe(true);
     expect(ann.vssh_keys?.openWorldHint).toBe(false);
-    const ro = new Client({ name: 'transport-ro', version: '1.0.0' });
-    await ro.connect(new StdioClientTransport({ command: process.execPath, args: [MCP_BIN, '--toolsets', 'network', '--read-only'], env: { ...(process.env as Record<string, string>), ...fleet.env } }));
+    const ro = await mcpClient(fleet, ['--toolsets', 'network', '--read-only'], { name: 'transport-ro' });
     try {
       const names = (await ro.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['vssh_status', 'vssh_speed_test', 'vssh_keys']));
@@ -150,15 +137,15 @@ describe('mpop-mcp transport tools over real loopback daemons', () => {
     expect(Object.keys(by).sort()).toEqual(['gone1', 'mute1', 'n1', 'n2', 'p1']);
     const listed = JSON.parse(readFileSync(join(fleet.home, 'vssh', 'nodes.json'), 'utf8')) as Record<string, { addresses: string[] }>;
     for (const n of ['n1', 'n2', 'p1']) {
-      expect(by[n].outcome, n).toBe('ok');
-      expect(by[n].value, n).toMatchObject({ name: n, host: hostname(), version: VERSION, address: listed[n]!.addresses[0], tls: false });
-      expect(by[n].value.rttMs, n).toBeGreaterThan(0);
-      expect(Math.abs(by[n].value.clockSkewMs), n).toBeLessThan(5_000);
+      expect(by[n]!.outcome, n).toBe('ok');
+      expect(by[n]!.value, n).toMatchObject({ name: n, host: hostname(), version: VERSION, address: listed[n]!.addresses[0], tls: false });
+      expect(by[n]!.value.rttMs, n).toBeGreaterThan(0);
+      expect(Math.abs(by[n]!.value.clockSkewMs), n).toBeLessThan(5_000);
     }
-    expect(by.n2.value.policy).toContain('allowTunnels: none');
-    expect(by.n1.value.policy.join(' ')).not.toContain('allowTunnels');
-    expect(by.gone1.outcome).toBe('unreachable');
-    expect(['timedout', 'unreachable']).toContain(by.mute1.outcome);
+    expect(by.n2!.value.policy).toContain('allowTunnels: none');
+    expect(by.n1!.value.policy.join(' ')).not.toContain('allowTunnels');
+    expect(by.gone1!.outcome).toBe('unreachable');
+    expect(['timedout', 'unreachable']).toContain(by.mute1!.outcome);
     expect(r.content[0]!.text).toMatch(/gone1: unreachable/);
     expect(r.structuredContent.counts).toMatchObject({ ok: 3 });
   }, 60_000);
