@@ -228,6 +228,17 @@ export class Lab {
     return sh('ip', ['netns', 'exec', host.ns, cmd, ...args], { env: host.env, timeoutMs: opts.timeoutMs ?? 60_000, ...(opts.input !== undefined ? { input: opts.input } : {}) });
   }
 
+  /**
+   * command is how to run `cmd args` inside a host with a spawner of one's own (an MCP client's stdio
+   * transport): the argv (`ip netns exec NS cmd ...args`, which also gives it a mount namespace of its own)
+   * and the host's environment over this process's, as exec() runs it.
+   */
+  command(host: Host, cmd: string, args: string[]): { command: string; args: string[]; env: Record<string, string> } {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+    return { command: 'ip', args: ['netns', 'exec', host.ns, cmd, ...args], env: { ...env, ...host.env } };
+  }
+
   /** wire runs the `wire` CLI inside a host and waits for it. */
   wire(host: Host, args: string[]): Promise<Result> {
     return this.exec(host, process.execPath, [WIRE_BIN, ...args]);
@@ -265,8 +276,13 @@ export class Lab {
    * host key, root's authorized_keys holding a key made for the run, no PAM, and PATH in its sessions set to
    * a folder with this repository's sv, wire and vssh first (so the MeshPOP packages are "installed" there).
    * Everything lives in the host's home; destroy() ends it with the host's other processes.
+   *
+   * With `ownSystemDirs`, sshd (and so every session and every daemon started from one) sees a /var/lib of
+   * its own (an overlay over this machine's: what it writes lands in the host's home) and an empty
+   * /run/wireguard, as a separate machine would: an enroll with the defaults (/var/lib/meshpop, wire0) then
+   * touches neither this machine's /var/lib nor another host's WireGuard socket.
    */
-  async startSshd(host: Host): Promise<SshServer> {
+  async startSshd(host: Host, opts: { ownSystemDirs?: boolean } = {}): Promise<SshServer> {
     const dir = join(host.home, 'sshd');
     mkdirSync(join(dir, 'authorized'), { recursive: true, mode: 0o755 });
     const keygen = (file: string): void => void execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `lab ${host.name}`, '-f', file], { stdio: 'ignore' });
@@ -292,7 +308,19 @@ export class Lab {
       `SetEnv PATH=${binDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`,
       '',
     ].join('\n'));
-    const child = this.start(host, '/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], 'sshd');
+    const sshd = ['/usr/sbin/sshd', '-D', '-e', '-f', join(dir, 'sshd_config')];
+    let child: ChildProcess;
+    if (opts.ownSystemDirs) {
+      // `ip netns exec` gave the command a mount namespace whose mounts do not reach this machine's.
+      const over = join(host.home, 'varlib');
+      mkdirSync(join(over, 'upper'), { recursive: true });
+      mkdirSync(join(over, 'work'), { recursive: true });
+      mkdirSync('/run/wireguard', { recursive: true, mode: 0o755 });
+      const script = 'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$1/upper,workdir=$1/work" /var/lib && mount -t tmpfs -o mode=0755 tmpfs /run/wireguard && shift && exec "$@"';
+      child = this.start(host, '/bin/sh', ['-c', script, 'sshd-dirs', over, ...sshd], 'sshd');
+    } else {
+      child = this.start(host, sshd[0]!, sshd.slice(1), 'sshd');
+    }
     await waitFor(`sshd on ${host.name}`, async () => {
       const r = await this.exec(host, process.execPath, ['-e', `require('net').connect(22, ${JSON.stringify(host.ip)}).on('connect', () => process.exit(0)).on('error', () => process.exit(1))`], { timeoutMs: 5000 });
       if (child.exitCode !== null) throw new Error(`sshd exited: ${this.log(host, 'sshd')}`);

@@ -169,16 +169,17 @@ export interface FreshHost {
 
 /**
  * hubAndFresh makes a coordinator (`hub`, serving) and a fresh host (`fresh`) on one LAN: not joined, no
- * daemons, only a real sshd on port 22 (see Lab.startSshd), for `mpop enroll` to take into the mesh.
+ * daemons, only a real sshd on port 22 (see Lab.startSshd, and its ownSystemDirs), for `mpop enroll` to take
+ * into the mesh.
  */
-export async function hubAndFresh(): Promise<FreshHost> {
+export async function hubAndFresh(opts: { ownSystemDirs?: boolean } = {}): Promise<FreshHost> {
   const lab = new Lab();
   try {
     const sw = await lab.addSwitch('lan');
     const hub = await lab.addHost('hub', sw, '192.168.77.10');
     const host = await lab.addHost('fresh', sw, '192.168.77.20');
     await serveHub(lab, hub);
-    const sshd = await lab.startSshd(host);
+    const sshd = await lab.startSshd(host, opts);
     return { lab, hub, host, sshd };
   } catch (err) {
     await lab.destroy();

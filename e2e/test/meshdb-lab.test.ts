@@ -17,6 +17,9 @@ const N3_MARK = `n3-only-${randomBytes(4).toString('hex')}`;
 const BLOB_MARK = `blob-${randomBytes(4).toString('hex')}`;
 const OUTSIDE_MARK = `outside-${randomBytes(4).toString('hex')}`;
 const DEPS_MARK = `deps-${randomBytes(4).toString('hex')}`;
+const EVIL_MARK = `evil-${randomBytes(4).toString('hex')}`;
+/** EVIL_NAME is a file name that would forge a result line (and clear the screen) if printed as it is. */
+const EVIL_NAME = 'evil\nn9:/etc/shadow:1: root\x1b[2J.md';
 
 type Hit = { node: string; path: string; ref: string; lines: { line: number; text: string }[] };
 type NodeRun = { node: string; ok: boolean; stale: boolean; error?: { code: string; message: string }; bytesRead: number; added: number; changed: number; unchanged: number; deleted: number; skipped: Record<string, number> };
@@ -71,6 +74,7 @@ describe.skipIf(!isRoot)('meshdb over the lab mesh', () => {
     put(h, 'src/app.ts', [`// the app on ${n}`, 'export function handle(): void {', `  const where = '${h.name === 'n2' ? N2_MARK : n}';`, h.name === 'n1' ? '  // TODO(alice): retry on ENOSPC' : h.name === 'n2' ? '  // TODO(bob): log the caller' : '  // nothing to do', '}', ''].join('\n'));
     if (h.name === 'n3') put(h, 'docs/runbook.md', Array.from({ length: 10 }, (_, i) => `step ${i + 1}: ${i === 6 ? N3_MARK : 'check the disks'}`).join('\n') + '\n');
     if (h.name === 'n2') put(h, 'docs/old.md', 'an old page to be deleted\n');
+    if (h.name === 'n1') put(h, EVIL_NAME, `${EVIL_MARK}\n`);
     put(h, '.env', `AWS_ACCESS_KEY_ID=${SECRET}\nREGION=eu-west-1\n`); // secret-name
     put(h, 'config/settings.txt', `region = eu-west-1\nkey id ${SECRET}\n`); // secret-content
     put(h, 'data/blob.txt', Buffer.concat([Buffer.from(`${BLOB_MARK} `), Buffer.alloc(64), Buffer.from(`${BLOB_MARK}\n`)])); // binary
@@ -79,8 +83,8 @@ describe.skipIf(!isRoot)('meshdb over the lab mesh', () => {
     put(h, 'debug.log', `${DEPS_MARK} in a log\n`); // gitignore
     symlinkSync(join(work, 'outside.txt'), join(tree(h), 'leak.txt')); // a link out of the tree: never followed
   };
-  /** TEXT_FILES are what each node has indexed once planted: README.md, src/app.ts and .gitignore, and n2's and n3's docs. */
-  const textFiles = (h: Host): number => 3 + (h.name === 'n2' || h.name === 'n3' ? 1 : 0);
+  /** textFiles is what a node has indexed once planted: README.md, src/app.ts and .gitignore, and n1's evil name, n2's and n3's docs. */
+  const textFiles = (h: Host): number => 3 + (h.name !== 'hub' ? 1 : 0);
 
   beforeAll(async () => {
     work = mkdtempSync(join(tmpdir(), 'meshdb-lab-'));
@@ -161,6 +165,16 @@ describe.skipIf(!isRoot)('meshdb over the lab mesh', () => {
     const bad = await meshdb(['search', '--regex', 'TODO(']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^meshdb: /);
+  });
+
+  it('a hostile file name cannot forge a result line or drive the terminal: control characters are printed escaped', async () => {
+    const r = await meshdb(['search', '-F', EVIL_MARK]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`n1:${site}/evil\\x0an9:/etc/shadow:1: root\\x1b[2J.md:1: ${EVIL_MARK}\n`);
+    const hits = await hitsOf(['-F', EVIL_MARK]);
+    expect(hits.map((h) => h.path)).toEqual([`${site}/${EVIL_NAME}`]); // --json keeps the name as it is
+    const f = await meshdb(['find', 'evil']);
+    expect(f.stdout.split('\n').filter(Boolean)).toEqual([`n1:${site}/evil\\x0an9:/etc/shadow:1: root\\x1b[2J.md`]);
   });
 
   it('find by name and by glob', async () => {
