@@ -35,7 +35,7 @@ Every call is recorded in $MESHPOP_HOME/mpop/mcp-audit.jsonl (secret-looking arg
 
 /** INSTRUCTIONS tell the agent how the server is meant to be used. */
 const INSTRUCTIONS =
-  'mpop-mcp runs a fleet of machines. Start with mpop_servers (node names and groups) and mpop_status. Targets are a node, @group, a glob, a comma list, all, or @failed/@changed (the previous run). Results are per node; a node down is its own outcome. Destructive tools ask for confirmation. Long calls return a job id: follow it with mpop_job_status and read it with mpop_job_output. mpop_toolsets lists the groups of tools and how to enable more. Resources: mpop://nodes (the inventory), mpop://nodes/{name} (one node, live), mpop://audit, mpop://releases/{TARGET:PATH}; prompts troubleshoot, deploy, health_report and incident are playbooks.';
+  'mpop-mcp runs a fleet of machines. Start with mpop_servers (node names and groups) and mpop_status. Targets are a node, @group, a glob, a comma list, all, or @failed/@changed (the previous run). Results are per node; a node down is its own outcome. Destructive tools ask for confirmation. Long calls return a job id: follow it with mpop_job_status and read it with mpop_job_output (a client with MCP tasks can call them as tasks instead; the task id is the job id). mpop_toolsets lists the groups of tools and how to enable more. Resources: mpop://nodes (the inventory), mpop://nodes/{name} (one node, live), mpop://audit, mpop://releases/{TARGET:PATH}; prompts troubleshoot, deploy, health_report and incident are playbooks.';
 
 /** mcpMain runs the server until the client goes away; it returns the exit code. */
 export async function mcpMain(argv: string[]): Promise<number> {
