@@ -107,17 +107,8 @@ export async function reindex(nodes: string[] = [], req: IndexRequest & { paths?
 }
 
 function salvageRoots(dir: string, node: string): string[] {
-  try {
-    // a damaged file may still give its small roots table
-    const s = Shard.open(dir, node, { readonly: true });
-    try {
-      return s.roots().map((r) => r.root);
-    } finally {
-      s.close();
-    }
-  } catch {
-    return [];
-  }
+  // a damaged file (or one of another schema) may still give its small roots table
+  return Shard.salvageRoots(dir, node);
 }
 
 /** search runs a words, literal, regex or FTS5 query over the shards (see SearchOptions). */
@@ -221,6 +212,9 @@ export interface NodeStatus {
   shardBytes: number;
 }
 
+/** interruptedMessage says what a shard left by an unfinished index run holds, and what to do. */
+export const interruptedMessage = (node: string): string => `the last index of ${node} did not finish (its process ended mid-way); what it stored is searchable: run \`meshdb reindex ${node}\` to complete it`;
+
 /** status reads each shard's counts (a damaged shard is reported, not thrown). */
 export async function status(ctx: Context = {}): Promise<{ nodes: NodeStatus[] }> {
   const { statSync } = await import('node:fs');
@@ -233,8 +227,9 @@ export async function status(ctx: Context = {}): Promise<{ nodes: NodeStatus[] }
       try {
         const c = s.counts();
         const last = s.getMeta('last_index');
-        const err = s.getMeta('error');
-        nodes.push({ ...base, ok: true, ...c, roots: s.roots().map((r) => r.root), lastIndex: last ? Number(last) : null, stale: !!s.getMeta('stale'), ...(err ? { error: JSON.parse(err) as { code: string; message: string } } : {}) });
+        const interrupted = s.interrupted();
+        const err = interrupted ? JSON.stringify({ code: 'MESHDB_INTERRUPTED', message: interruptedMessage(node) }) : s.getMeta('error');
+        nodes.push({ ...base, ok: true, ...c, roots: s.roots().map((r) => r.root), lastIndex: last ? Number(last) : null, stale: !!s.getMeta('stale') || interrupted, ...(err ? { error: JSON.parse(err) as { code: string; message: string } } : {}) });
       } finally {
         s.close();
       }

@@ -7,6 +7,7 @@ export type MeshdbErrorCode =
   | 'MESHDB_NOT_FOUND'
   | 'MESHDB_CHROMA'
   | 'MESHDB_ABORTED'
+  | 'MESHDB_INTERRUPTED'
   | 'MESHDB_INTERNAL';
 
 /** MeshdbError is the one error class of @meshpop/meshdb: a string code (MESHDB_...) and a message a person can act on. */

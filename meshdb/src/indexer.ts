@@ -58,6 +58,7 @@ export interface IndexOptions extends SkipOptions {
 }
 
 const BATCH_BYTES = 16 * 1024 * 1024;
+const STORE_BYTES = 2 * 1024 * 1024;
 const NETWORK = new Set(['VSSH_UNREACHABLE', 'VSSH_CONNECTION_LOST', 'VSSH_TIMEOUT', 'VSSH_TLS', 'VSSH_UNKNOWN_NODE', 'VSSH_NO_KEY', 'VSSH_AUTH_BAD_MAC', 'VSSH_AUTH_STALE', 'VSSH_BUSY', 'VSSH_INTEGRITY']);
 
 /** expandHome turns `~` and `~/x` into the node's home folder. */
@@ -99,11 +100,14 @@ export async function indexNode(target: IndexTarget, opts: IndexOptions): Promis
     if (roots.length === 0) throw new MeshdbError('MESHDB_BAD_INPUT', `no paths to index on ${target.node}: give one (meshdb index ${target.node} /srv/app)`);
     for (const r of roots) if (!r.startsWith('/')) throw new MeshdbError('MESHDB_BAD_INPUT', `"${r}" is not an absolute path (or ~/...)`);
     report();
+    // a run killed mid-way leaves what it committed searchable, its roots known to `reindex`, and this mark
+    shard.setMeta('running', JSON.stringify({ pid: process.pid, since: Date.now() }));
     let useExec = true;
     for (const raw of roots) {
       checkAborted(opts.signal);
       const root = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
       res.roots.push(root);
+      shard.setRoot(root, null, { includeNodeModules: !!opts.includeNodeModules, maxBytes });
       const { entries } = await client.list(root, { recursive: true });
       const files = entries.filter((e) => e.type === 'file');
       const single = entries.length === 1 && entries[0]!.path === root;
@@ -165,9 +169,7 @@ export async function indexNode(target: IndexTarget, opts: IndexOptions): Promis
         }
       }
       if (cur.length) batches.push(cur);
-      const docs: Array<{ f: Fetched; e: FileInfo }> = [];
-      const store = async (fetched: Fetched[]): Promise<void> => {
-        const later: Array<[string, string]> = [];
+      const storeSlice = (fetched: Fetched[], later: Array<[string, string]>): void => {
         shard.db.transaction(() => {
           for (const f of fetched) {
             const e = byAbs.get(f.path)!;
@@ -204,24 +206,41 @@ export async function indexNode(target: IndexTarget, opts: IndexOptions): Promis
             if (opts.onDocument) later.push([f.path, body]);
           }
         })();
+      };
+      // a batch is stored in slices of about STORE_BYTES, one transaction each, yielding between them so the
+      // next batch's bytes keep streaming in (SQLite is synchronous); a kill between slices loses nothing committed
+      const store = async (fetched: Fetched[]): Promise<void> => {
+        const later: Array<[string, string]> = [];
+        for (let i = 0; i < fetched.length; ) {
+          let j = i;
+          for (let bytes = 0; j < fetched.length && bytes < STORE_BYTES; j++) bytes += fetched[j]!.bytes?.length ?? 0;
+          storeSlice(fetched.slice(i, j), later);
+          i = j;
+          if (i < fetched.length) await new Promise((r) => setImmediate(r));
+        }
         for (const [p, b] of later) await opts.onDocument!(target.node, p, b);
         report();
       };
-      for (const batch of batches) {
+      const fetchBatch = async (batch: string[]): Promise<Fetched[]> => {
         checkAborted(opts.signal);
-        let fetched: Fetched[];
         if (useExec) {
           try {
-            fetched = await readBatch(client, batch, { maxBytes, signal: opts.signal });
+            return await readBatch(client, batch, { maxBytes, signal: opts.signal });
           } catch (err) {
             if (NETWORK.has((err as { code?: string }).code ?? '') || opts.signal?.aborted) throw err;
             useExec = false; // policy refuses exec, or no node binary there: fall back to vssh get
-            fetched = await fetchMany(client, batch, { maxBytes, signal: opts.signal, useExec, batchFiles: opts.batchFiles });
           }
-        } else fetched = await fetchMany(client, batch, { maxBytes, signal: opts.signal, useExec, batchFiles: opts.batchFiles });
+        }
+        return fetchMany(client, batch, { maxBytes, signal: opts.signal, useExec, batchFiles: opts.batchFiles });
+      };
+      // pipelined: the node reads and sends batch k+1 while batch k is stored here
+      let next = batches.length ? fetchBatch(batches[0]!) : undefined;
+      for (let k = 0; next; k++) {
+        const fetched = await next;
+        next = k + 1 < batches.length ? fetchBatch(batches[k + 1]!) : undefined;
+        next?.catch(() => undefined); // awaited on the next turn; a failure then is the one reported
         await store(fetched);
       }
-      void docs;
       // the listing and the reads are whole: drop what is gone
       shard.db.transaction(() => {
         for (const path of manifest.keys()) {
@@ -255,6 +274,7 @@ export async function indexNode(target: IndexTarget, opts: IndexOptions): Promis
     }
     progress.phase = 'failed';
   } finally {
+    if (shard.db.open) shard.setMeta('running', undefined);
     shard.close();
     res.ms = Math.round(performance.now() - t0);
     report();

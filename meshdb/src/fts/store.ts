@@ -5,7 +5,7 @@ import { MeshdbError } from '../errors.js';
 import { validNodeName } from '../paths.js';
 
 /** SCHEMA_VERSION is the shard layout; a shard of another version is rebuilt by `reindex`. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS docs (id INTEGER PRIMARY KEY, root TEXT NOT NULL, pat
   size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT NOT NULL, lines INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, root TEXT NOT NULL, reason TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(path, name, body, content='docs', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(body, content='docs', content_rowid='id', tokenize='trigram');
+CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(body, content='docs', content_rowid='id', tokenize='trigram', detail=none);
 CREATE INDEX IF NOT EXISTS docs_root ON docs(root);
 CREATE INDEX IF NOT EXISTS skipped_root ON skipped(root);
 `;
@@ -74,8 +74,9 @@ export class Shard {
     this.#byPath = db.prepare('SELECT id, path, name, body FROM docs WHERE path = ?');
     this.#upsert = db.prepare('INSERT INTO docs (root, path, name, ext, size, mtime, sha256, lines, body) VALUES (@root, @path, @name, @ext, @size, @mtime, @sha256, @lines, @body) RETURNING id');
     this.#delDoc = db.prepare('DELETE FROM docs WHERE id = ?');
-    this.#insWords = db.prepare('INSERT INTO words (rowid, path, name, body) VALUES (?, ?, ?, ?)');
-    this.#insTri = db.prepare('INSERT INTO tri (rowid, body) VALUES (?, ?)');
+    // the FTS tables read the body SQLite already holds (no second and third copy of it from JS)
+    this.#insWords = db.prepare('INSERT INTO words (rowid, path, name, body) SELECT id, path, name, body FROM docs WHERE id = ?');
+    this.#insTri = db.prepare('INSERT INTO tri (rowid, body) SELECT id, body FROM docs WHERE id = ?');
     this.#delWords = db.prepare("INSERT INTO words (words, rowid, path, name, body) VALUES ('delete', ?, ?, ?, ?)");
     this.#delTri = db.prepare("INSERT INTO tri (tri, rowid, body) VALUES ('delete', ?, ?)");
     this.#skip = db.prepare('INSERT INTO skipped (path, root, reason, size, mtime) VALUES (?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET root = excluded.root, reason = excluded.reason, size = excluded.size, mtime = excluded.mtime');
@@ -104,7 +105,8 @@ export class Shard {
         db.prepare('INSERT INTO meta (key, value) VALUES (?, ?), (?, ?)').run('schema', String(SCHEMA_VERSION), 'node', node);
       } else {
         const v = db.prepare("SELECT value FROM meta WHERE key = 'schema'").get() as { value: string } | undefined;
-        if (v?.value !== String(SCHEMA_VERSION)) throw new Error(`schema ${v?.value ?? 'missing'}`);
+        if (v && v.value !== String(SCHEMA_VERSION)) throw new MeshdbError('MESHDB_CORRUPT', `the index of ${node} (${file}) was built with shard schema ${v.value} and this meshdb reads ${SCHEMA_VERSION}; run \`meshdb reindex ${node}\` to rebuild it`);
+        if (!v) throw new Error('schema missing');
         if (!opts.readonly) db.pragma('journal_mode = WAL');
       }
       db.pragma('synchronous = NORMAL');
@@ -113,6 +115,19 @@ export class Shard {
       db?.close();
       if (err instanceof MeshdbError) throw err;
       throw new MeshdbError('MESHDB_CORRUPT', `the index of ${node} (${file}) is damaged or not a meshdb index (${(err as Error).message}); run \`meshdb reindex ${node}\` to rebuild it`, { cause: err });
+    }
+  }
+
+  /** salvageRoots reads the roots table of a shard that cannot be opened as one (damaged, or of another schema), or []. */
+  static salvageRoots(dir: string, node: string): string[] {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(shardFile(dir, node), { readonly: true, fileMustExist: true });
+      return (db.prepare('SELECT root FROM roots ORDER BY root').pluck().all() as unknown[]).filter((r): r is string => typeof r === 'string');
+    } catch {
+      return [];
+    } finally {
+      db?.close();
     }
   }
 
@@ -138,6 +153,21 @@ export class Shard {
     else this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
   }
 
+  /**
+   * interrupted says whether an index run started on this shard and ended without finishing (its process is
+   * gone: killed, or the machine stopped). What it committed is searchable; `meshdb reindex` completes it.
+   */
+  interrupted(): boolean {
+    const running = this.getMeta('running');
+    if (!running) return false;
+    try {
+      process.kill((JSON.parse(running) as { pid: number }).pid, 0);
+      return false; // still running (in this process or another)
+    } catch (err) {
+      return (err as { code?: string }).code !== 'EPERM';
+    }
+  }
+
   /** manifest maps every known path under `root` (indexed or skipped) to its size, mtime and hash. */
   manifest(root: string): Map<string, ManifestEntry> {
     const m = new Map<string, ManifestEntry>();
@@ -150,8 +180,8 @@ export class Shard {
   put(doc: Omit<DocRow, 'id'>): void {
     this.drop(doc.path);
     const { id } = this.#upsert.get(doc) as { id: number };
-    this.#insWords.run(id, doc.path, doc.name, doc.body);
-    this.#insTri.run(id, doc.body);
+    this.#insWords.run(id);
+    this.#insTri.run(id);
   }
 
   /** touch records a new mtime for content that did not change. */
