@@ -4,15 +4,15 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CallToolResultSchema, CreateTaskResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, CreateTaskResultSchema, TaskStatusNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, loopFleet, processCount } from '../fleet.js';
 import { callTool, MCP_BIN, mcpClient, text, type R } from './client.js';
 
 /** startTask sends a task-augmented tools/call and returns the task the server created, and how long that took. */
-async function startTask(c: Client, name: string, args: Record<string, unknown>) {
+async function startTask(c: Client, name: string, args: Record<string, unknown>, onprogress?: (p: { progress: number }) => void) {
   const t0 = performance.now();
-  const created = await c.request({ method: 'tools/call', params: { name, arguments: args } }, CreateTaskResultSchema, { task: { ttl: 60_000 } });
+  const created = await c.request({ method: 'tools/call', params: { name, arguments: args } }, CreateTaskResultSchema, { task: { ttl: 60_000 }, ...(onprogress ? { onprogress } : {}) });
   return { task: created.task, ms: performance.now() - t0 };
 }
 
@@ -57,7 +57,10 @@ describe('mpop-mcp long tools as MCP tasks (the SDK client over stdio, loopback 
 
   it('a task returns its id at once, works, completes, and tasks/result is the plain call\'s result; it is a job too', async () => {
     const args = { target: 'n1,n2', shell: 'sleep 3; echo done' };
-    const { task, ms } = await startTask(client, 'mpop_exec', args);
+    const told: { taskId: string; status: string }[] = [];
+    client.setNotificationHandler(TaskStatusNotificationSchema, (n) => void told.push(n.params));
+    const progress: number[] = [];
+    const { task, ms } = await startTask(client, 'mpop_exec', args, (p) => progress.push(p.progress));
     expect(ms).toBeLessThan(2000);
     expect(task.taskId).toMatch(/^job-[0-9a-f]{12}$/);
     expect(task.status).toBe('working');
@@ -73,6 +76,8 @@ describe('mpop-mcp long tools as MCP tasks (the SDK client over stdio, loopback 
     expect(performance.now() - t0 + ms).toBeGreaterThan(2500);
     expect(await status(client, task.taskId)).toBe('completed');
     expect(await jobStatus(client, task.taskId)).toBe('done');
+    expect(told).toContainEqual(expect.objectContaining({ taskId: task.taskId, status: 'completed' })); // notifications/tasks/status
+    expect(progress).toContain(2); // both nodes done, 3 s after the task was made: the progress token lives as long as the task
     expect(viaTask.isError).toBeFalsy();
     expect(viaTask.structuredContent.folded).toEqual([{ nodes: ['n1', 'n2'], label: 'n[1-2]', text: 'done\n' }]);
 
