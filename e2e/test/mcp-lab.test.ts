@@ -215,6 +215,15 @@ describe.skipIf(!isRoot)('mpop-mcp mpop_enroll over SSH in the lab', () => {
     expect(lab.lab.log(lab.host, 'sshd')).not.toContain('Accepted publickey');
   });
 
+  // The CLI's enroll takes --remote-home and --interface (and --prefix); the tool has neither, and an argument it
+  // does not know is dropped without a word, so an agent that passes remoteHome gets /var/lib/meshpop anyway.
+  it.fails('KNOWN GAP: mpop_enroll takes the node\'s home and WireGuard interface, as `mpop enroll` does', async () => {
+    const t = (await bare.client.listTools()).tools.find((x) => x.name === 'mpop_enroll')!;
+    const fields = Object.keys(t.inputSchema.properties ?? {});
+    expect(fields.some((f) => /home/i.test(f))).toBe(true);
+    expect(fields.some((f) => /interface|iface/i.test(f))).toBe(true);
+  });
+
   it('a fingerprint that is not the host\'s stops at connect, as an error result with the step and its code', async () => {
     const r = await granted.call('mpop_enroll', args({ acceptHostKey: 'SHA256:' + 'A'.repeat(43) }));
     const res = r.structuredContent.jobId ? await followJob(granted, r.structuredContent.jobId) : { data: r.structuredContent, text: textOf(r), status: r.isError ? 'failed' : 'done' };
@@ -227,6 +236,7 @@ describe.skipIf(!isRoot)('mpop-mcp mpop_enroll over SSH in the lab', () => {
   }, 60_000);
 
   it('enrolls the fresh host (a job past the deadline, with progress per step); mpop_exec then reaches it over the mesh', async () => {
+    const hadVarLib = existsSync('/var/lib/meshpop'); // this machine's, not the fresh host's
     const progress: string[] = [];
     const r = await granted.call('mpop_enroll', args({ acceptHostKey: lab.sshd.fingerprint, group: 'fresh', waitSeconds: 90 }), (p) => progress.push(p.message ?? ''));
     expect(r.isError, textOf(r)).toBeFalsy();
@@ -243,7 +253,7 @@ describe.skipIf(!isRoot)('mpop-mcp mpop_enroll over SSH in the lab', () => {
     // the token it made was used, and the node's state is where the defaults put it: on the host alone
     expect((await tokens()).filter((x) => x.name === 'fresh1')).toMatchObject([{ usedAt: expect.any(Number) }]);
     expect(existsSync(join(lab.host.home, 'varlib', 'upper', 'meshpop', 'vault', 'store.sv'))).toBe(true);
-    expect(existsSync('/var/lib/meshpop')).toBe(false);
+    if (!hadVarLib) expect(existsSync('/var/lib/meshpop')).toBe(false);
 
     const peers = await granted.call('wire_peers');
     expect(peers.structuredContent.peers).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'fresh1', meshIp: res.data.meshIp, status: 'online' })]));
