@@ -1,0 +1,150 @@
+// The fleet table (sortable, filtered by name, group and state, the filter kept in the URL), and the alerts and heal lists.
+import { h, pct, rate, ago, duration } from './util.js';
+
+const COLUMNS = [
+  ['name', 'Node', (n) => n.name],
+  ['state', 'State', (n) => (n.online ? (n.stale ? 1 : 0) : 2)],
+  ['groups', 'Groups', (n) => n.groups.join(',')],
+  ['cpu', 'CPU', (n) => n.reading?.cpuPercent ?? -1],
+  ['mem', 'Memory', (n) => n.reading?.memory.percent ?? -1],
+  ['disk', 'Disk', (n) => worst(n)?.usePercent ?? -1],
+  ['net', 'Network', (n) => (n.reading?.net ? (n.reading.net.rxPerS ?? 0) + (n.reading.net.txPerS ?? 0) : -1)],
+  ['load', 'Load', (n) => n.reading?.load[0] ?? -1],
+  ['rtt', 'RTT', (n) => n.reading?.rttMs ?? Infinity],
+  ['uptime', 'Uptime', (n) => n.reading?.uptimeS ?? -1],
+  ['version', 'Versions', (n) => n.reading?.vsshVersion ?? ''],
+];
+
+const worst = (n) => (n.reading?.disks ?? []).reduce((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
+
+/** filtersOf reads the filter and sort from the URL query. */
+function filtersOf() {
+  const q = new URLSearchParams(location.search);
+  return { q: q.get('q') ?? '', group: q.get('group') ?? '', state: q.get('state') ?? '', sort: q.get('sort') ?? 'name', dir: q.get('dir') === 'desc' ? 'desc' : 'asc' };
+}
+
+/** keep writes the filter and sort into the URL (replaceState: a reload shows the same table). */
+function keep(f) {
+  const q = new URLSearchParams();
+  for (const k of ['q', 'group', 'state']) if (f[k]) q.set(k, f[k]);
+  if (f.sort !== 'name' || f.dir !== 'asc') (q.set('sort', f.sort), q.set('dir', f.dir));
+  const s = q.toString();
+  history.replaceState(null, '', location.pathname + (s ? `?${s}` : ''));
+}
+
+const stateOf = (n) => (!n.online ? 'offline' : n.stale ? 'stale' : 'online');
+
+function level(cell, lvl) {
+  if (lvl && lvl !== 'ok') cell.classList.add(lvl);
+  return cell;
+}
+
+function row(n, ctx) {
+  const r = n.reading;
+  const d = worst(n);
+  const st = stateOf(n);
+  const cells = {
+    name: h('td', {}, h('a', { href: `/node/${encodeURIComponent(n.name)}` }, n.name)),
+    state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, r ? ago(ctx.serverNow() - r.at) : 'never')),
+    groups: h('td', {}, n.groups.join(', ') || '–'),
+    cpu: level(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
+    mem: level(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
+    disk: level(h('td', { class: 'num', title: d ? d.mount : '' }, d ? `${pct(d.usePercent)} ${d.mount}` : '–'), r?.levels.disk),
+    net: h('td', { class: 'num' }, r?.net ? `↓${rate(r.net.rxPerS)} ↑${rate(r.net.txPerS)}` : '–'),
+    load: level(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
+    rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
+    uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
+    version: h('td', { title: r ? `${r.kernel}` : '' }, r ? `vssh ${r.vsshVersion} · ${r.platform}/${r.arch}` : '–'),
+  };
+  for (const [k, c] of Object.entries(cells)) c.dataset.col = k;
+  return h('tr', { class: n.stale ? 'stale' : null, dataset: { node: n.name, state: st, stale: String(n.stale), readingAt: r ? String(r.at) : '0' } }, COLUMNS.map(([k]) => cells[k]));
+}
+
+let els = null;
+
+export const fleetPage = {
+  enter(root, ctx) {
+    const f = filtersOf();
+    const input = h('input', { type: 'search', id: 'filter-q', placeholder: 'filter by name', value: f.q });
+    const group = h('select', { id: 'filter-group' }, h('option', { value: '' }, 'every group'));
+    const state = h('select', { id: 'filter-state' }, ['', 'online', 'stale', 'offline'].map((s) => h('option', { value: s }, s || 'every state')));
+    state.value = f.state;
+    const head = h('tr', {}, COLUMNS.map(([k, label]) => h('th', { dataset: { sort: k }, class: 'sortable' }, label)));
+    const body = h('tbody');
+    const counts = h('p', { id: 'counts', class: 'counts' });
+    const lists = h('section', { class: 'lists' });
+    root.append(h('section', { class: 'toolbar' }, input, group, state, counts), h('table', { id: 'fleet', class: 'fleet' }, h('thead', {}, head), body), lists);
+    els = { input, group, state, head, body, counts, lists, ctx, f, groupsSeen: '' };
+    const changed = () => {
+      Object.assign(els.f, { q: input.value.trim(), group: group.value, state: state.value });
+      keep(els.f);
+      if (ctx.state.view) fleetPage.update(ctx.state.view);
+    };
+    input.addEventListener('input', changed);
+    group.addEventListener('change', changed);
+    state.addEventListener('change', changed);
+    head.addEventListener('click', (e) => {
+      const k = e.target.closest('th')?.dataset.sort;
+      if (!k) return;
+      els.f.dir = els.f.sort === k && els.f.dir === 'asc' ? 'desc' : 'asc';
+      els.f.sort = k;
+      keep(els.f);
+      if (ctx.state.view) fleetPage.update(ctx.state.view);
+    });
+  },
+  update(view) {
+    if (!els) return;
+    const { f, ctx } = els;
+    const groups = view.groups.join('\n');
+    if (groups !== els.groupsSeen) {
+      els.groupsSeen = groups;
+      els.group.replaceChildren(h('option', { value: '' }, 'every group'), ...view.groups.map((g) => h('option', { value: g }, g)));
+      els.group.value = f.group;
+    }
+    const q = f.q.toLowerCase();
+    const shown = view.nodes.filter((n) => (!q || n.name.toLowerCase().includes(q)) && (!f.group || n.groups.includes(f.group) || n.roles.includes(f.group)) && (!f.state || stateOf(n) === f.state));
+    const col = COLUMNS.find(([k]) => k === f.sort) ?? COLUMNS[0];
+    const sign = f.dir === 'desc' ? -1 : 1;
+    const collate = new Intl.Collator(undefined, { numeric: true });
+    shown.sort((a, b) => {
+      const x = col[2](a), y = col[2](b);
+      return sign * (typeof x === 'string' ? collate.compare(x, y) : x - y) || collate.compare(a.name, b.name);
+    });
+    els.body.replaceChildren(...shown.map((n) => row(n, ctx)));
+    for (const th of els.head.children) th.dataset.dir = th.dataset.sort === f.sort ? f.dir : '';
+    const c = view.counts;
+    els.counts.textContent = `${shown.length} of ${c.total} nodes · ${c.online} online · ${c.stale} stale · ${view.alerts.length} alerts firing`;
+    els.lists.replaceChildren(alertList(view), healList(view));
+  },
+  leave() {
+    els = null;
+  },
+};
+
+function alertList(view) {
+  return h('div', { id: 'alerts' }, h('h2', {}, `Alerts firing (${view.alerts.length})`),
+    view.alerts.length
+      ? h('table', { class: 'list' }, h('tr', {}, ['Node', 'Rule', 'Value', 'Since', 'Message'].map((x) => h('th', {}, x))),
+        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, h('a', { href: `/node/${encodeURIComponent(a.node)}` }, a.node)), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
+      : h('p', { class: 'muted' }, view.notes.some((n) => n.startsWith('alerts')) ? view.notes.join('; ') : 'nothing firing'));
+}
+
+function healList(view) {
+  return h('div', { id: 'heal' }, h('h2', {}, 'Heal fixes'),
+    view.heal.length
+      ? h('table', { class: 'list' }, h('tr', {}, ['Time', 'Node', 'Check', 'Action', 'Result', 'After'].map((x) => h('th', {}, x))),
+        view.heal.map((e) => h('tr', {}, h('td', {}, e.time.slice(0, 19).replace('T', ' ')), h('td', {}, e.node), h('td', {}, e.check), h('td', {}, e.action), h('td', { class: e.result === 'fixed' ? 'ok' : 'crit' }, e.result), h('td', {}, e.after ?? '–'))))
+      : h('p', { class: 'muted' }, 'no heal fix recorded (mpop heal --fix writes them to the audit log)'));
+}
+
+export const alertsPage = {
+  enter(root) {
+    this.root = root;
+  },
+  update(view) {
+    this.root?.replaceChildren(alertList(view), healList(view));
+  },
+  leave() {
+    this.root = null;
+  },
+};
