@@ -3,7 +3,7 @@ import { errorInfo } from '../errors.js';
 import { fanout } from '../fanout/run.js';
 
 /** MeshPeer is one peer as a node's `wire status --json` reports it. */
-interface MeshPeer {
+export interface MeshPeer {
   name: string;
   lastHandshake: number | null;
   path: string;
@@ -42,8 +42,12 @@ const kindOf = (path: string): { path: MeshEdge['path']; via?: string } => {
  */
 export async function meshGraph(pool: Pool, nodes: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<MeshGraph> {
   const run = await fanout(pool, nodes, async ({ client, signal }) => {
-    const r = await client.exec({ argv: ['wire', 'status', '--json'] }, { timeoutMs: opts.timeoutMs ?? 10_000, maxOutputBytes: 1 << 20, signal });
-    const text = r.stdout.toString('utf8');
+    // The node's clock first: handshake times are the node's, so their age is too.
+    const r = await client.exec({ argv: ['sh', '-c', 'date +%s; exec wire status --json'] }, { timeoutMs: opts.timeoutMs ?? 10_000, maxOutputBytes: 1 << 20, signal });
+    const out = r.stdout.toString('utf8');
+    const nl = out.indexOf('\n');
+    const nodeNow = Number(out.slice(0, nl)) * 1000;
+    const text = out.slice(nl + 1);
     let s: { peers?: MeshPeer[]; error?: { code?: string; message?: string } };
     try {
       s = JSON.parse(text) as typeof s;
@@ -51,34 +55,47 @@ export async function meshGraph(pool: Pool, nodes: string[], opts: { timeoutMs?:
       return { note: r.exitCode === 127 ? 'wire is not installed there' : `wire status exited ${r.exitCode} without JSON` };
     }
     if (s.error) return { note: s.error.code === 'WIRE_NOT_JOINED' ? 'not in a mesh' : `${s.error.code ?? 'wire'}: ${s.error.message ?? ''}` };
-    return { peers: Array.isArray(s.peers) ? s.peers : [], now: Date.now() };
+    return { peers: Array.isArray(s.peers) ? s.peers : [], now: Number.isFinite(nodeNow) && nodeNow > 0 ? nodeNow : Date.now() };
   }, { timeoutMs: (opts.timeoutMs ?? 10_000) + 2000, ...(opts.signal ? { signal: opts.signal } : {}) });
+  return joinMeshViews(run.results.map((r) => {
+    const v = r.value as { peers?: MeshPeer[]; now?: number; note?: string } | undefined;
+    if (!v) return { node: r.node, note: r.error ? errorInfo(r.error).message : r.outcome };
+    return v.peers ? { node: r.node, peers: v.peers, now: v.now! } : { node: r.node, note: v.note ?? 'no mesh' };
+  }));
+}
+
+/** NodeMeshView is one node's answer: its peers as `wire status --json` lists them (and its clock then), or why it has none. */
+export type NodeMeshView = { node: string; peers: MeshPeer[]; now: number } | { node: string; note: string };
+
+/**
+ * joinMeshViews joins every node's view into pairs: a pair is direct when either side has a direct path (else
+ * relayed, tailscale, or none, as the sides say), and its handshake age is the freshest either side saw.
+ */
+export function joinMeshViews(views: NodeMeshView[]): MeshGraph {
   const graph: MeshGraph = { generatedAt: new Date().toISOString(), nodes: [], edges: [] };
   const pairs = new Map<string, MeshEdge>();
-  for (const r of run.results) {
-    const v = r.value as { peers?: MeshPeer[]; now?: number; note?: string } | undefined;
-    if (!v) {
-      graph.nodes.push({ name: r.node, inMesh: false, note: r.error ? errorInfo(r.error).message : r.outcome });
+  for (const v of views) {
+    if (!('peers' in v)) {
+      graph.nodes.push({ name: v.node, inMesh: false, note: v.note });
       continue;
     }
-    if (!v.peers) {
-      graph.nodes.push({ name: r.node, inMesh: false, note: v.note ?? 'no mesh' });
-      continue;
-    }
-    graph.nodes.push({ name: r.node, inMesh: true });
+    graph.nodes.push({ name: v.node, inMesh: true });
     for (const p of v.peers) {
-      const [a, b] = [r.node, p.name].sort();
+      const [a, b] = [v.node, p.name].sort();
       const key = `${a}\0${b}`;
       const k = kindOf(p.path);
-      const age = p.lastHandshake ? Math.max(0, Math.round((v.now! - p.lastHandshake) / 1000)) : null;
+      const age = p.lastHandshake ? Math.max(0, Math.round((v.now - p.lastHandshake) / 1000)) : null;
       const prev = pairs.get(key);
       if (!prev) pairs.set(key, { a: a!, b: b!, ...k, handshakeAgeS: age });
       else {
-        if (k.path === 'direct' || (prev.path === 'none' && k.path !== 'none')) Object.assign(prev, k.path === 'direct' ? { path: 'direct', via: undefined } : k);
+        if (k.path === 'direct') {
+          prev.path = 'direct';
+          delete prev.via;
+        } else if (prev.path === 'none' && k.path !== 'none') Object.assign(prev, k);
         if (age !== null && (prev.handshakeAgeS === null || age < prev.handshakeAgeS)) prev.handshakeAgeS = age;
       }
     }
   }
-  graph.edges = [...pairs.values()].map((e) => (e.via === undefined ? { a: e.a, b: e.b, path: e.path, handshakeAgeS: e.handshakeAgeS } : e));
+  graph.edges = [...pairs.values()];
   return graph;
 }
