@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { index, search } from '../src/index.js';
-import { chunkLines, freePortForTests, heartbeat, hybrid, openSemantic, rrf, semantic, type Semantic } from './semantic-entry.js';
+import { chunkLines, EmbedThreads, freePortForTests, heartbeat, hybrid, loadModel, MODEL_WINDOW_CHARS, openSemantic, rrf, semantic, UseEmbedding, type Semantic } from './semantic-entry.js';
 import { loopFleet, tree, type Fleet } from './fleet.js';
 
 let f: Fleet;
@@ -63,6 +63,28 @@ describe('chunking and fusion', () => {
   });
 });
 
+describe('the embedding model', () => {
+  it('threads give the vectors this thread gives, in order; a text past the model window gives the vector of its window', async () => {
+    const texts = ['rotate the ssh keys', 'free disk space', 'x'.repeat(3000), 'nightly database dump', `${'const a = 1;\n'.repeat(400)}`, 'tls certificates'];
+    const here = new UseEmbedding();
+    const threads = new EmbedThreads(2);
+    try {
+      const a1 = await here.generate(texts);
+      const a2 = await new UseEmbedding(threads).generate(texts);
+      expect(a2).toHaveLength(texts.length);
+      for (let i = 0; i < texts.length; i++) for (let j = 0; j < 512; j += 37) expect(a2[i]![j]).toBeCloseTo(a1[i]![j]!, 5);
+      expect(a1[1]).not.toEqual(a1[0]);
+      const model = await loadModel();
+      const [full] = await model.embed([texts[4]!]);
+      expect(a1[4]).toEqual(full); // cut at MODEL_WINDOW_CHARS before the tokenizer: the same vector
+      expect(texts[4]!.length).toBeGreaterThan(MODEL_WINDOW_CHARS);
+    } finally {
+      await threads.close();
+    }
+    await expect(new UseEmbedding(threads).generate(texts)).rejects.toThrow(/closed/);
+  }, 120_000);
+});
+
 describe('semantic search on the embedded Chroma', () => {
   let sem: Semantic;
   it('indexes chunks through index() hooks and finds by meaning; results are node:path:lines', async () => {
@@ -89,6 +111,24 @@ describe('semantic search on the embedded Chroma', () => {
     expect(sem.server!.pid).not.toBe(pid);
     expect(await sem.count()).toBe(5);
   }, 60_000);
+
+  it('flush: a file that shrank loses its old chunks, a deleted one all of them, many files in a few calls', async () => {
+    const before = await sem.count();
+    const h = sem.hooks();
+    const long = Array.from({ length: 100 }, (_, i) => `line ${i} of the shrinking file about tide tables`).join('\n');
+    for (let i = 0; i < 30; i++) h.onDocument('s1', `/virtual/many${i}.md`, `note ${i}: the harbour opens at ${i} o'clock\n`);
+    h.onDocument('s1', '/virtual/shrink.md', long);
+    const first = await sem.flush();
+    expect(first).toMatchObject({ files: 31, chunks: 30 + 3 }); // 100 lines: chunks 1-40, 31-70, 61-100
+    expect(await sem.count()).toBe(before + 33);
+    h.onDocument('s1', '/virtual/shrink.md', 'now one line about tide tables\n');
+    h.onDelete('s1', '/virtual/many0.md');
+    const again = await sem.flush();
+    expect(again).toMatchObject({ files: 1, chunks: 1 });
+    expect(await sem.count()).toBe(before + 29 + 1);
+    const hit = (await sem.query('tide tables', { limit: 1 }))[0]!;
+    expect(hit).toMatchObject({ path: '/virtual/shrink.md', start: 1, end: 1 });
+  }, 120_000);
 
   it('stops cleanly: the child is gone after close()', async () => {
     const pid = sem.server!.pid!;

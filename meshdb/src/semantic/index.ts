@@ -12,10 +12,12 @@ import { search as wordSearch, type SearchOptions, type SearchResult, type Searc
 import { chunkLines } from './chunk.js';
 import { UseEmbedding, loadModel } from './embed.js';
 import { ChromaServer, heartbeat } from './server.js';
+import { EmbedThreads, embedThreads } from './threads.js';
 
 export { chunkLines, type Chunk } from './chunk.js';
-export { UseEmbedding, loadModel } from './embed.js';
+export { UseEmbedding, loadModel, MODEL_WINDOW_CHARS } from './embed.js';
 export { ChromaServer, heartbeat } from './server.js';
+export { EmbedThreads, embedThreads } from './threads.js';
 
 /** COLLECTION is the Chroma collection meshdb keeps its chunks in. */
 export const COLLECTION = 'meshdb_chunks';
@@ -55,6 +57,28 @@ export interface Semantic {
   close(): Promise<void>;
 }
 
+/** FLUSH_CHUNKS is how many chunks flush() embeds and writes to Chroma at a time. */
+const FLUSH_CHUNKS = 64;
+
+/** Pending is a chunk ready to embed: its Chroma id, the model's input (file label + text), text and metadata. */
+interface Pending {
+  id: string;
+  input: string;
+  text: string;
+  meta: { node: string; path: string; start: number; end: number };
+}
+
+/** pendingChunks cuts a file into chunks with their ids (stable per node, path and first line). */
+function pendingChunks(node: string, path: string, body: string): Pending[] {
+  const label = path.split('/').slice(-2).join('/');
+  return chunkLines(body).map((c) => ({
+    id: createHash('sha256').update(`${node}\0${path}\0${c.start}`).digest('hex').slice(0, 32),
+    input: `${label}\n${c.text}`,
+    text: c.text,
+    meta: { node, path, start: c.start, end: c.end },
+  }));
+}
+
 const chromaError = (err: unknown, url: string): MeshdbError =>
   err instanceof MeshdbError ? err : new MeshdbError('MESHDB_CHROMA', `Chroma at ${url} failed: ${(err as Error).message}; is it running? (word search does not need it)`, { cause: err });
 
@@ -82,6 +106,13 @@ export async function openSemantic(opts: SemanticOptions = {}): Promise<Semantic
     throw chromaError(err, url);
   }
   const emb = new UseEmbedding();
+  // flush() embeds in worker threads (one model per core); made on first use, ended by close()
+  let threads: EmbedThreads | undefined;
+  const bulk = (): UseEmbedding => {
+    if (embedThreads() < 2) return emb;
+    threads ??= new EmbedThreads();
+    return new UseEmbedding(threads);
+  };
   const queue: Array<[string, string, string]> = [];
   const deletes: Array<[string, string]> = [];
   // a call that fails because the embedded server died restarts it once and tries again
@@ -101,6 +132,16 @@ export async function openSemantic(opts: SemanticOptions = {}): Promise<Semantic
       }
     }
   };
+  const deleteMany = async (docs: Array<[string, string]>): Promise<void> => {
+    const byNode = new Map<string, string[]>();
+    for (const [n, p] of docs) byNode.set(n, [...(byNode.get(n) ?? []), p]);
+    for (const [node, paths] of byNode) {
+      for (let i = 0; i < paths.length; i += 100) {
+        const some = [...new Set(paths.slice(i, i + 100))];
+        await guarded(() => collection.delete({ where: { $and: [{ node }, some.length === 1 ? { path: some[0]! } : { path: { $in: some } }] } }));
+      }
+    }
+  };
   const sem: Semantic = {
     url,
     server,
@@ -109,24 +150,33 @@ export async function openSemantic(opts: SemanticOptions = {}): Promise<Semantic
     async flush(onProgress) {
       const t0 = performance.now();
       let chunks = 0;
-      let files = 0;
-      for (const [n, p] of deletes.splice(0)) await sem.deleteDocument(n, p);
-      for (const [n, p, b] of queue.splice(0)) {
-        chunks += await sem.addDocument(n, p, b);
-        files++;
+      const docs = queue.splice(0);
+      // old chunks of every changed or deleted file go first, a hundred paths per call
+      await deleteMany([...deletes.splice(0), ...docs.map(([n, p]) => [n, p] as [string, string])]);
+      // then the chunks of all queued files, FLUSH_CHUNKS per model call and Chroma write (files are small: one each was slow)
+      const pending: Pending[] = [];
+      const write = async (): Promise<void> => {
+        const part = pending.splice(0);
+        if (!part.length) return;
+        const embeddings = await bulk().generate(part.map((c) => c.input));
+        await guarded(() => collection.upsert({ ids: part.map((c) => c.id), embeddings, documents: part.map((c) => c.text), metadatas: part.map((c) => c.meta) }));
+        chunks += part.length;
         onProgress?.(chunks);
+      };
+      for (const [n, p, b] of docs) {
+        pending.push(...pendingChunks(n, p, b));
+        if (pending.length >= FLUSH_CHUNKS) await write();
       }
-      return { chunks, files, ms: Math.round(performance.now() - t0) };
+      await write();
+      return { chunks, files: docs.length, ms: Math.round(performance.now() - t0) };
     },
     async addDocument(node, path, body) {
       await sem.deleteDocument(node, path);
-      const chunks = chunkLines(body);
-      if (!chunks.length) return 0;
-      const label = path.split("/").slice(-2).join("/");
-      const embeddings = await emb.generate(chunks.map((c) => `${label}\n${c.text}`));
-      const ids = chunks.map((c) => createHash('sha256').update(`${node}\0${path}\0${c.start}`).digest('hex').slice(0, 32));
-      await guarded(() => collection.upsert({ ids, embeddings, documents: chunks.map((c) => c.text), metadatas: chunks.map((c) => ({ node, path, start: c.start, end: c.end })) }));
-      return chunks.length;
+      const part = pendingChunks(node, path, body);
+      if (!part.length) return 0;
+      const embeddings = await emb.generate(part.map((c) => c.input));
+      await guarded(() => collection.upsert({ ids: part.map((c) => c.id), embeddings, documents: part.map((c) => c.text), metadatas: part.map((c) => c.meta) }));
+      return part.length;
     },
     async deleteDocument(node, path) {
       await guarded(() => collection.delete({ where: { $and: [{ node }, { path }] } }));
@@ -151,6 +201,8 @@ export async function openSemantic(opts: SemanticOptions = {}): Promise<Semantic
     },
     count: () => guarded(() => collection.count()),
     async close() {
+      await threads?.close();
+      threads = undefined;
       await server?.stop();
     },
   };
