@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages: WireGuard (tools and the userspace daemon, for kernels without the module), iproute2
 # and nftables for the lab's namespaces and NAT, ping, openssl for the coordinator's certificate; and
-# python3-argon2 / python3-cryptography, the independent SV01 implementation the vault's tests talk to.
-APT_PACKAGES=(python3 python3-cryptography python3-argon2 wireguard-tools wireguard-go iproute2 nftables iputils-ping openssl openssh-server openssh-client sudo)
+# python3-argon2 / python3-cryptography, the independent SV01 implementation the vault's tests talk to;
+# chromium, the headless browser mpop dashboard's tests drive through playwright-core (no browser download).
+APT_PACKAGES=(python3 python3-cryptography python3-argon2 wireguard-tools wireguard-go iproute2 nftables iputils-ping openssl openssh-server openssh-client sudo chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
