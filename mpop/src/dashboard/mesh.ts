@@ -42,12 +42,11 @@ const kindOf = (path: string): { path: MeshEdge['path']; via?: string } => {
  */
 export async function meshGraph(pool: Pool, nodes: string[], opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<MeshGraph> {
   const run = await fanout(pool, nodes, async ({ client, signal }) => {
-    // The node's clock first: handshake times are the node's, so their age is too.
-    const r = await client.exec({ argv: ['sh', '-c', 'date +%s; exec wire status --json'] }, { timeoutMs: opts.timeoutMs ?? 10_000, maxOutputBytes: 1 << 20, signal });
-    const out = r.stdout.toString('utf8');
-    const nl = out.indexOf('\n');
-    const nodeNow = Number(out.slice(0, nl)) * 1000;
-    const text = out.slice(nl + 1);
+    // Handshake times are the node's clock: its hello says what that clock reads (argv, not a shell, so a node
+    // whose policy allows only named commands can still answer).
+    const [r, hello] = await Promise.all([client.exec({ argv: ['wire', 'status', '--json'] }, { timeoutMs: opts.timeoutMs ?? 10_000, maxOutputBytes: 1 << 20, signal }), client.hello().catch(() => undefined)]);
+    const nodeNow = hello?.time ?? Date.now();
+    const text = r.stdout.toString('utf8');
     let s: { peers?: MeshPeer[]; error?: { code?: string; message?: string } };
     try {
       s = JSON.parse(text) as typeof s;
@@ -55,7 +54,7 @@ export async function meshGraph(pool: Pool, nodes: string[], opts: { timeoutMs?:
       return { note: r.exitCode === 127 ? 'wire is not installed there' : `wire status exited ${r.exitCode} without JSON` };
     }
     if (s.error) return { note: s.error.code === 'WIRE_NOT_JOINED' ? 'not in a mesh' : `${s.error.code ?? 'wire'}: ${s.error.message ?? ''}` };
-    return { peers: Array.isArray(s.peers) ? s.peers : [], now: Number.isFinite(nodeNow) && nodeNow > 0 ? nodeNow : Date.now() };
+    return { peers: Array.isArray(s.peers) ? s.peers : [], now: nodeNow };
   }, { timeoutMs: (opts.timeoutMs ?? 10_000) + 2000, ...(opts.signal ? { signal: opts.signal } : {}) });
   return joinMeshViews(run.results.map((r) => {
     const v = r.value as { peers?: MeshPeer[]; now?: number; note?: string } | undefined;
