@@ -91,7 +91,8 @@ export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: st
     const config = {
       title: def.title,
       description: def.description,
-      inputSchema: def.input,
+      // strict: an argument the tool does not know is a tool error naming it, not silently dropped
+      inputSchema: z.strictObject(def.input),
       outputSchema: outputShape(def),
       annotations: {
         title: def.title,
@@ -105,8 +106,9 @@ export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: st
       server.registerTool(def.name, config, async (args: Record<string, unknown>, extra) => toResult(await guard.call(def, args ?? {}, callInfo(extra))));
       continue;
     }
-    const handler: ToolTaskHandler<z.ZodRawShape> = {
-      createTask: async (args: Record<string, unknown>, extra) => {
+    const handler: ToolTaskHandler<z.ZodObject<z.ZodRawShape>> = {
+      createTask: async (input: unknown, extra) => {
+        const args = input as Record<string, unknown>;
         const task = await extra.taskStore.createTask({ ttl: null, pollInterval: TASK_POLL_MS });
         const id = task.taskId;
         try {

@@ -100,6 +100,11 @@ describe('mpop-mcp over stdio with the SDK client, against real loopback daemons
       expect(bad.isError).toBe(true);
       const both = await c.callTool({ name: 'mpop_exec', arguments: { target: 'n1', argv: ['true'], shell: 'true' } });
       expect(text(both)).toContain('exactly one');
+      const typo = await c.callTool({ name: 'mpop_exec', arguments: { target: 'n1', argv: ['true'], timeout: 5 } }); // timeoutSeconds is the field
+      expect(typo.isError).toBe(true);
+      expect(text(typo)).toContain('timeout');
+      const listed = (await c.listTools()).tools.find((t) => t.name === 'mpop_exec')!;
+      expect(listed.inputSchema.additionalProperties).toBe(false);
       const none = await c.callTool({ name: 'mpop_exec', arguments: { target: 'nx9', argv: ['true'] } });
       expect(none.isError).toBe(true);
       expect(text(none)).toContain('MPOP_NO_MATCH');

@@ -108,6 +108,9 @@ export const enrollTool = defineTool({
     group: z.string().min(1).optional().describe('add the node to this inventory group once enrolled'),
     waitSeconds: z.number().positive().max(3600).optional().describe('how long to wait for the node to answer vssh over the mesh (default 60)'),
     connectTimeoutSeconds: z.number().positive().max(600).optional().describe('give up on the SSH connection after this long (default 15)'),
+    remoteHome: z.string().min(2).max(500).optional().describe('the node\'s MESHPOP_HOME on the host, an absolute path (default /var/lib/meshpop)'),
+    prefix: z.string().min(1).max(500).optional().describe('install the packages in PREFIX/lib/meshpop and their bins in PREFIX/bin on the host, an absolute path (default /usr/local)'),
+    interface: z.string().regex(/^[A-Za-z0-9_=+.-]{1,15}$/).optional().describe('the node\'s WireGuard interface name (default wire0)'),
   },
   output: {
     node: z.string(),
@@ -156,6 +159,9 @@ export const enrollTool = defineTool({
         ...(a.skipInstall ? { skipInstall: true } : {}),
         ...(a.group ? { group: a.group } : {}),
         ...(a.waitSeconds ? { waitMs: a.waitSeconds * 1000 } : {}),
+        ...(a.remoteHome ? { remoteHome: a.remoteHome } : {}),
+        ...(a.prefix ? { prefix: a.prefix } : {}),
+        ...(a.interface ? { iface: a.interface } : {}),
         connectTimeoutMs: (a.connectTimeoutSeconds ?? 15) * 1000,
         signal: ctx.signal,
         onEvent: (e: EnrollEvent) => {

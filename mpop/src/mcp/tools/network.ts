@@ -125,7 +125,11 @@ const wirePing = defineTool({
     const counts = /(\d+) packets transmitted, (\d+) received/.exec(r.stdout);
     const rtt = /= ([\d.]+)\/([\d.]+)\/([\d.]+)/.exec(r.stdout);
     const data = { available: true, node: a.node, meshIp: ip, sent: Number(counts?.[1] ?? count), received: Number(counts?.[2] ?? 0), rttMs: rtt ? { min: Number(rtt[1]), avg: Number(rtt[2]), max: Number(rtt[3]) } : null };
-    return { data, text: data.received ? `${a.node} (${ip}): ${data.received}/${data.sent} replies, rtt avg ${data.rttMs?.avg} ms` : `${a.node} (${ip}): no reply to ${data.sent} pings`, isError: data.received === 0 };
+    if (data.received) return { data, text: `${a.node} (${ip}): ${data.received}/${data.sent} replies, rtt avg ${data.rttMs?.avg} ms` };
+    const next =
+      `${a.node} may be down, or its \`wire up\` not running: wire_peers shows whether this side has a handshake with it and when the registry last saw it; ` +
+      `wire_diagnose (run here) names a peer that never handshook or went stale; mpop_heal_check with target ${a.node} (checks mesh and vssh) asks the node itself if vssh still reaches it another way.`;
+    return { data: { ...data, reason: next }, text: `${a.node} (${ip}): no reply to ${data.sent} pings. ${next}`, isError: true };
   },
 });
 
