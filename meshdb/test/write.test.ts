@@ -1,5 +1,5 @@
 // How a shard is written: batches stored as they stream in, what a kill -9 mid-index leaves, a shard of
-// another schema, and the trigram index (no positions) still finding every literal.
+// another schema, and literals through the trigram index (phrases, case, emoji).
 import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,7 +7,6 @@ import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { index, reindex, search, status, MeshdbError } from '../src/index.js';
-import { trigramQuery } from '../src/fts/query.js';
 import { SCHEMA_VERSION, Shard } from '../src/fts/store.js';
 import { loopFleet, tree, type Fleet } from './fleet.js';
 
@@ -81,7 +80,7 @@ process.stdout.write('finished\\n');`);
     expect(search('killmarker', { mode: 'literal' }, ctx()).notes).toEqual([]);
   }, 120_000);
 
-  it('literals: phrases, long ones, case and emoji through the position-free trigram index', () => {
+  it('literals: phrases, long ones, case and emoji through the trigram index', () => {
     const paths = (q: string, o: { ignoreCase?: boolean } = {}): string[] => search(q, { mode: 'literal', ...o }, ctx()).hits.map((h) => h.path.slice(root.length));
     expect(paths('quick brown fox')).toEqual(['/lit/a.txt']); // b.txt holds every trigram but not the phrase
     expect(paths('the quick brown fox jumps over the lazy dog')).toEqual(['/lit/a.txt']);
@@ -94,22 +93,13 @@ process.stdout.write('finished\\n');`);
     expect(search('fox\\s+jumps', { mode: 'regex' }, ctx()).hits).toHaveLength(1);
   });
 
-  it('trigramQuery: every trigram of a short literal, a covering subset of a long one', () => {
-    expect(trigramQuery(['abcd'])).toBe('"abc" AND "bcd"');
-    expect(trigramQuery(['a"b'])).toBe('"a""b"');
-    const long = 'x'.repeat(10) + 'abcdefghijklmnopqrstuvwxyz';
-    const q = trigramQuery([long]);
-    expect(q.split(' AND ').length).toBeLessThan(long.length - 2);
-    expect(q).toContain('"xyz"');
-  });
-
   it('a shard of another schema: a clear error naming reindex, which rebuilds it from the roots it names', async () => {
     const file = join(shards(), 'n1.db');
     const db = new Database(file);
-    db.prepare("UPDATE meta SET value = '1' WHERE key = 'schema'").run();
+    db.prepare("UPDATE meta SET value = '0' WHERE key = 'schema'").run();
     db.close();
     expect(() => Shard.open(shards(), 'n1', { readonly: true })).toThrow(MeshdbError);
-    expect(() => Shard.open(shards(), 'n1', { readonly: true })).toThrow(new RegExp(`schema 1 and this meshdb reads ${SCHEMA_VERSION}; run \`meshdb reindex n1\``));
+    expect(() => Shard.open(shards(), 'n1', { readonly: true })).toThrow(new RegExp(`schema 0 and this meshdb reads ${SCHEMA_VERSION}; run \`meshdb reindex n1\``));
     expect(search('killmarker', { mode: 'literal' }, ctx()).failed[0]).toMatchObject({ node: 'n1', code: 'MESHDB_CORRUPT' });
     const back = (await reindex(['n1'], {}, ctx()))[0]!;
     expect(back).toMatchObject({ ok: true, roots: [root], added: FILES + 2 });

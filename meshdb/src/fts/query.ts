@@ -72,22 +72,6 @@ export function globToRegExp(glob: string): RegExp {
 /** ftsQuote makes a string one FTS5 string (so its syntax characters are literal). */
 const ftsQuote = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/**
- * trigramQuery is the FTS5 query for files holding every literal: the AND of each literal's trigrams (the
- * trigram index keeps no positions, detail=none, so a phrase cannot be asked; lines confirm the match).
- * A long literal gives every third trigram and its last one, which still cover it.
- */
-export function trigramQuery(lits: string[]): string {
-  const grams = new Set<string>();
-  for (const lit of lits) {
-    const cps = [...lit];
-    const step = cps.length > 26 ? 3 : 1;
-    for (let i = 0; i + 3 <= cps.length; i += step) grams.add(cps.slice(i, i + 3).join(''));
-    grams.add(cps.slice(-3).join(''));
-  }
-  return [...grams].map(ftsQuote).join(' AND ');
-}
-
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** wordsOf splits a query into the words the word index holds. */
@@ -182,7 +166,7 @@ export function searchShard(shard: Shard, query: string, o: SearchOptions, notes
     // a trigram is three code points (an emoji is one, though two UTF-16 units)
     const lits = (mode === 'literal' ? [query] : requiredLiterals(query)).filter((l) => [...l].length >= 3);
     if (lits.length) {
-      rows = db.prepare(`SELECT d.path, d.ext, d.body, 0 AS score FROM tri JOIN docs d ON d.id = tri.rowid WHERE tri MATCH ?${filter} ORDER BY d.path`).iterate(trigramQuery(lits), ...params) as Iterable<Candidate>;
+      rows = db.prepare(`SELECT d.path, d.ext, d.body, 0 AS score FROM tri JOIN docs d ON d.id = tri.rowid WHERE tri MATCH ?${filter} ORDER BY d.path`).iterate(lits.map(ftsQuote).join(' AND '), ...params) as Iterable<Candidate>;
     } else {
       notes.add(mode === 'literal' ? `"${query}" is shorter than three characters (no trigram): every file was scanned` : `the regex has no literal of three characters for the trigram index: every file was scanned`);
       rows = mode === 'literal'

@@ -5,7 +5,7 @@ import { MeshdbError } from '../errors.js';
 import { validNodeName } from '../paths.js';
 
 /** SCHEMA_VERSION is the shard layout; a shard of another version is rebuilt by `reindex`. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS docs (id INTEGER PRIMARY KEY, root TEXT NOT NULL, pat
   size INTEGER NOT NULL, mtime INTEGER NOT NULL, sha256 TEXT NOT NULL, lines INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS skipped (path TEXT PRIMARY KEY, root TEXT NOT NULL, reason TEXT NOT NULL, size INTEGER NOT NULL, mtime INTEGER NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS words USING fts5(path, name, body, content='docs', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
-CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(body, content='docs', content_rowid='id', tokenize='trigram', detail=none);
+CREATE VIRTUAL TABLE IF NOT EXISTS tri USING fts5(body, content='docs', content_rowid='id', tokenize='trigram');
 CREATE INDEX IF NOT EXISTS docs_root ON docs(root);
 CREATE INDEX IF NOT EXISTS skipped_root ON skipped(root);
 `;
