@@ -1,10 +1,13 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Host, Mesh, lan, startEcho, tcpEcho, tokenFor, waitFor } from '../src/index.js';
+
+// node-gyp builds the native modules against Debian's Node headers (as the repo's .npmrc says), never fetching them from nodejs.org.
+const NODEDIR: Record<string, string> = existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {};
 
 // The one-line join, from the tarball as it will be from the registry: on a host of the lab that has no
 // MeshPOP installed, `npm exec --package=<tarball> -- wire up --join TOKEN` installs wire (and the vault it
@@ -74,7 +77,7 @@ describe.skipIf(!isRoot)('the one-line join from the wire tarball', () => {
     mkdirSync(cwd);
     // The host's environment and nothing else (env -i): its home and vault password as the lab gives them,
     // a PATH without this repository's bins, root's npm configuration, the test's cache; an empty working folder.
-    const hostEnv: Record<string, string> = { ...fresh.env, PATH: SYSTEM_PATH, HOME: process.env.HOME ?? '/root', npm_config_cache: cache, npm_config_update_notifier: 'false' };
+    const hostEnv: Record<string, string> = { ...fresh.env, PATH: SYSTEM_PATH, HOME: process.env.HOME ?? '/root', npm_config_cache: cache, npm_config_update_notifier: 'false', ...NODEDIR };
     // The wire tarball needs the vault's beside it until @meshpop/vault is on the registry.
     const oneLine = ['npm', 'exec', '--yes', '--offline', '--foreground-scripts', `--package=${tgz['@meshpop/vault']}`, `--package=${tgz['@meshpop/wire']}`, '--',
       'wire', 'up', '--join', token, '--interface', fresh.iface];

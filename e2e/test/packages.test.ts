@@ -7,6 +7,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+// node-gyp builds the native modules against Debian's Node headers (as the repo's .npmrc says), never fetching them from nodejs.org.
+const NODEDIR: Record<string, string> = existsSync('/usr/include/node/node.h') ? { npm_config_nodedir: '/usr' } : {};
+
 // Every package builds, answers --help from its bin, and packs into a tarball that carries its bin,
 // its built code, its oclif manifest and its README. Then the tarballs install as a user would install them
 // from the registry, in empty folders: the vault alone; a node's three (vault, wire, vssh) without mpop,
@@ -93,6 +96,7 @@ function npmEnv(cache: string): NodeJS.ProcessEnv {
   env.PATH = (process.env.PATH ?? '/usr/bin:/bin').split(':').filter((d) => !d.includes('node_modules')).join(':');
   env.npm_config_cache = cache;
   env.npm_config_update_notifier = 'false';
+  Object.assign(env, NODEDIR);
   return env;
 }
 
