@@ -159,7 +159,7 @@ function footer(r) {
  * words, and `met`, whether this run reached it; a scenario with `goal: 'beat'` aims to be faster than each).
  */
 function summaryRows(r) {
-  if (r.summary) return r.summary;
+  if (Array.isArray(r.summary)) return r.summary;
   if (r.layout !== 'versus') return (r.ratios ?? []).map((x) => ({ label: x.label, ratio: times(x.median) }));
   const unit = r.unit ?? 'ms';
   const fmt = (x) => (unit === 's' ? `${(x / 1000).toFixed(2)} s` : `${ms(x)} ms`);
