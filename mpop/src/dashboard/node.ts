@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { findSecret } from '@meshpop/meshdb';
 import type { Pool, VsshClient } from '@meshpop/vssh/client';
 import { listReleases, type NodeReleases } from '../deploy/releases.js';
 import { errorInfo, MpopError, type ErrorInfo } from '../errors.js';
@@ -99,5 +100,13 @@ async function lastLogLines(client: VsshClient, node: string, signal: AbortSigna
   const reader = plan.readers[0];
   if (!reader) return [];
   const { entries } = await readOnce(node, client, reader, q, facts, signal);
-  return entries.slice(-LOG_LINES).map((e) => entryText(e));
+  return hideSecretLines(entries.slice(-LOG_LINES).map((e) => entryText(e)));
+}
+
+/** hideSecretLines replaces each line that holds a secret shape (meshdb's detector) with a note naming only its kind: no secret on a page. */
+export function hideSecretLines(lines: string[]): string[] {
+  return lines.map((l) => {
+    const kind = findSecret(l);
+    return kind ? `(line hidden: it looks like it holds a ${kind})` : l;
+  });
 }
