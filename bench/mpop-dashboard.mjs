@@ -67,6 +67,11 @@ export async function run() {
       tools: { node: process.version, vssh: vsshVersion(), chromium: await browser.version(), 'playwright-core': JSON.parse(readFileSync(new URL('../node_modules/playwright-core/package.json', import.meta.url), 'utf8')).version, 'prom-client': JSON.parse(readFileSync(new URL('../node_modules/prom-client/package.json', import.meta.url), 'utf8')).version },
       rows,
       ratios: [{ label: 'first render / the login page', mean: ratio(render.mean, floor.mean), median: ratio(render.median, floor.median) }],
+      reading:
+        `The fleet table of ${NODES} nodes is in the DOM ${msText(render.median)} after the navigation starts (median; p90 ${msText(render.p90 ?? render.max)}), ` +
+        `${ratio(render.median, floor.median)}× the login page (${msText(floor.median)}), which is what Chromium, the connection and one module cost with no data: ` +
+        `${render.median < RENDER_TARGET_MS ? 'under' : 'over'} the ${RENDER_TARGET_MS} ms target. The collector's reading of the nodes is not in it (the page shows the last one and updates live). ` +
+        `\`/metrics\` for ${SCRAPE_NODES} nodes (${scrape.series} series, ${Math.round(scrape.bytes / 1024)} KiB) answers in ${msText(scrape.stats.median)}, ${scrape.stats.median < SCRAPE_TARGET_MS ? 'under' : 'over'} the ${SCRAPE_TARGET_MS} ms target.`,
       summary: [
         { label: `first render of the fleet table, ${NODES} nodes`, ours: msText(render.median), theirs: `${msText(floor.median)} (the login page)`, ratio: `${ratio(render.median, floor.median)}×`, target: `under ${RENDER_TARGET_MS} ms`, met: render.median < RENDER_TARGET_MS },
         { label: `GET /metrics, ${SCRAPE_NODES} nodes`, ours: msText(scrape.stats.median), theirs: '', ratio: '', target: `under ${SCRAPE_TARGET_MS} ms`, met: scrape.stats.median < SCRAPE_TARGET_MS },
