@@ -241,14 +241,15 @@ describe.skipIf(!isRoot)('mpop-mcp mpop_enroll over SSH in the lab', () => {
     expect((await tokens()).filter((x) => x.name === 'fresh1')).toEqual([]);
   }, 60_000);
 
-  it('enrolls the fresh host (a job past the deadline, with progress per step); mpop_exec then reaches it over the mesh', async () => {
+  it('enrolls the fresh host (with progress per step; a job when it outlives the deadline); mpop_exec then reaches it over the mesh', async () => {
     const hadVarLib = existsSync('/var/lib/meshpop'); // this machine's, not the fresh host's
     const progress: string[] = [];
     const r = await granted.call('mpop_enroll', args({ acceptHostKey: lab.sshd.fingerprint, group: 'fresh', waitSeconds: 90 }), (p) => progress.push(p.message ?? ''));
     expect(r.isError, textOf(r)).toBeFalsy();
-    expect(r.structuredContent, textOf(r)).toMatchObject({ jobStatus: 'running', jobId: expect.stringMatching(/^job-/) });
     expect(progress[0]).toBe('connect...');
-    const res = await followJob(granted, r.structuredContent.jobId);
+    // Usually past the 5 s deadline, so a job; on a quiet machine it can finish first, and then it is the answer itself.
+    if (r.structuredContent.jobId) expect(r.structuredContent).toMatchObject({ jobStatus: 'running', jobId: expect.stringMatching(/^job-/) });
+    const res = r.structuredContent.jobId ? await followJob(granted, r.structuredContent.jobId) : { data: r.structuredContent, text: textOf(r), status: 'done' };
     expect(res.status, `${res.text}\n--- server:\n${granted.stderr().slice(-3000)}\n--- sshd:\n${lab.lab.log(lab.host, 'sshd').slice(-3000)}`).toBe('done');
     expect(res.data).toMatchObject({ node: 'fresh1', host: `root@${lab.host.ip}`, enrolled: true, hostKey: { type: 'ssh-ed25519', fingerprint: lab.sshd.fingerprint } });
     expect(res.data.meshIp).toMatch(/^10\.99\.0\.\d+$/);
