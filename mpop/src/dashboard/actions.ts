@@ -4,7 +4,7 @@ import { errorInfo, MpopError } from '../errors.js';
 import { readHealConfig } from '../heal/config.js';
 import { healNode, selectChecks } from '../heal/run.js';
 import { mpopPaths } from '../paths.js';
-import { appendLine } from './audit.js';
+import { appendJsonLine } from '../jsonl.js';
 
 /** ActionRequest is what the page asks for: restart a unit, or run a heal check with its fix. */
 export type ActionRequest = { kind: 'restart'; node: string; unit: string } | { kind: 'heal'; node: string; check: string };
@@ -86,7 +86,7 @@ export class Actions {
     } catch (err) {
       detail = `failed: ${errorInfo(err).message}`;
     }
-    appendLine(this.auditFile, { time: new Date().toISOString(), via: 'dashboard', session: session.slice(0, 8), action: p.request, summary: p.summary, ok, detail });
+    appendJsonLine(this.auditFile, { time: new Date().toISOString(), via: 'dashboard', session: session.slice(0, 8), action: p.request, summary: p.summary, ok, detail });
     return { id, ok, summary: p.summary, detail };
   }
 }
