@@ -16,35 +16,98 @@ function unavailable(p) {
   return h('p', { class: 'muted' }, p.reason);
 }
 
-/** plot draws one uPlot chart of history columns and returns its holder (the chart kept on it for tests). */
-function plot(id, title, t, series, unit, range) {
-  const holder = h('div', { class: 'plot', id, dataset: { points: String(t.length), series: String(series.length) } }, h('h3', {}, title));
-  if (!t.length) {
-    holder.append(h('p', { class: 'muted' }, 'no monitor rows in this range: run mpop monitor (or install-service monitor)'));
-    return holder;
-  }
-  const colours = ['#2f7ed8', '#d8672f', '#3fa34d', '#9b59b6', '#c0392b', '#16a085'];
-  const opts = {
-    width: 400, height: 170,
-    scales: { x: { time: true }, y: range ? { range } : { auto: true } },
-    series: [{}, ...series.map(([label], i) => ({ label, stroke: colours[i % colours.length], width: 1.5, spanGaps: false, value: (u, v) => (v === null ? '–' : `${v}${unit}`) }))],
-    axes: [{}, { values: (u, vals) => vals.map((v) => `${v}${unit}`), size: 60 }],
+const COLOURS = ['#2f7ed8', '#d8672f', '#3fa34d', '#9b59b6', '#c0392b', '#16a085'];
+const PLOT_HEIGHT = 170;
+
+/** TRENDS are the node page's plots: id, title, unit, y range (null: auto), and the series a history gives. */
+const TRENDS = [
+  ['plot-cpu', 'CPU', '%', [0, 100], (hist) => [['cpu', hist.cpu]]],
+  ['plot-mem', 'Memory', '%', [0, 100], (hist) => [['memory', hist.mem]]],
+  ['plot-load', 'Load (1 min)', '', null, (hist) => [['load1', hist.load]]],
+  ['plot-disk', 'Disk', '%', [0, 100], (hist) => Object.keys(hist.disk).map((m) => [m, hist.disk[m]])],
+];
+
+/**
+ * trend makes one plot that follows the monitor rows: set(hist) draws it the first time, then gives the
+ * chart the new rows (setData: same canvas, a zoom the user made is kept), and builds it again only when
+ * its series change (a new mount). The uPlot chart is kept on the holder (holder.uplot) for tests.
+ */
+function trend([id, title, unit, range, seriesOf]) {
+  const holder = h('div', { class: 'plot', id, dataset: { points: '0', series: '0', zoomed: 'false' } }, h('h3', {}, title));
+  let chart = null, shape = '', seen = '', resize = null;
+  const drop = () => {
+    chart?.destroy();
+    holder.uplot = chart = null;
+    resize?.disconnect();
+    resize = null;
   };
-  // uPlot is loaded by index.html as a classic script (window.uPlot), served from node_modules.
-  const chart = new window.uPlot(opts, [t, ...series.map(([, v]) => v)], holder);
-  holder.uplot = chart;
-  return holder;
+  const width = () => Math.max(200, Math.floor(holder.clientWidth || 400));
+  const build = (data, series) => {
+    const opts = {
+      width: width(), height: PLOT_HEIGHT,
+      scales: { x: { time: true }, y: range ? { range } : { auto: true } },
+      series: [{}, ...series.map(([label], i) => ({ label, stroke: COLOURS[i % COLOURS.length], width: 1.5, spanGaps: false, value: (u, v) => (v === null ? '–' : `${v}${unit}`) }))],
+      axes: [{}, { values: (u, vals) => vals.map((v) => `${v}${unit}`), size: 60 }],
+    };
+    // uPlot is loaded by index.html as a classic script (window.uPlot), served from node_modules.
+    holder.uplot = chart = new window.uPlot(opts, data, holder);
+    // The plot follows its box: the grid gives each plot a column, the chart takes its width.
+    resize = new ResizeObserver(() => chart && chart.width !== width() && chart.setSize({ width: width(), height: PLOT_HEIGHT }));
+    resize.observe(holder);
+  };
+  /** zoomed tells whether the user narrowed the time axis (uPlot's drag to zoom; a double click resets it). */
+  const zoomed = () => {
+    const t = chart.data[0], x = chart.scales.x;
+    return t.length > 1 && (x.min > t[0] || x.max < t[t.length - 1]);
+  };
+  return {
+    holder,
+    set(hist) {
+      const t = hist.t, series = seriesOf(hist);
+      const nextShape = series.map(([label]) => label).join('\n');
+      const sig = `${t.length}:${t[0]}:${t[t.length - 1]}:${nextShape}`;
+      if (sig === seen) return;
+      seen = sig;
+      holder.dataset.points = String(t.length);
+      holder.dataset.series = String(series.length);
+      const data = [t, ...series.map(([, v]) => v)];
+      if (!t.length || !series.length) {
+        drop();
+        shape = '';
+        holder.replaceChildren(holder.firstChild, h('p', { class: 'muted' }, 'no monitor rows in this range: run mpop monitor (or install-service monitor)'));
+        return;
+      }
+      if (chart && nextShape === shape) {
+        const keep = zoomed();
+        holder.dataset.zoomed = String(keep);
+        chart.setData(data, !keep);
+        return;
+      }
+      drop();
+      holder.replaceChildren(holder.firstChild);
+      shape = nextShape;
+      holder.dataset.zoomed = 'false';
+      build(data, series);
+    },
+    destroy: drop,
+  };
 }
 
-function plots(hist) {
-  const mounts = Object.keys(hist.disk);
-  return section('trends', `Trends (monitor, last ${Math.round((Date.parse(hist.to) - Date.parse(hist.from)) / 3600000)} h, ${hist.t.length} rows)`,
-    hist.monitored ? null : h('p', { class: 'muted' }, 'no monitor database yet: mpop monitor writes one'),
-    h('div', { class: 'plots' },
-      plot('plot-cpu', 'CPU', hist.t, [['cpu', hist.cpu]], '%', [0, 100]),
-      plot('plot-mem', 'Memory', hist.t, [['memory', hist.mem]], '%', [0, 100]),
-      plot('plot-load', 'Load (1 min)', hist.t, [['load1', hist.load]], '', null),
-      plot('plot-disk', 'Disk', hist.t, mounts.map((m) => [m, hist.disk[m]]), '%', [0, 100])));
+const trendsTitle = (hist) => `Trends (monitor, last ${Math.round((Date.parse(hist.to) - Date.parse(hist.from)) / 3600000)} h, ${hist.t.length} rows)`;
+
+/** trends makes the plots section; set(hist) brings every plot and the title up to a newer history. */
+function trends(hist) {
+  const plots = TRENDS.map(trend);
+  const title = h('h2', {}, trendsTitle(hist));
+  const none = h('p', { class: 'muted', hidden: hist.monitored }, 'no monitor database yet: mpop monitor writes one');
+  const el = h('section', { id: 'trends', class: 'card' }, title, none, h('div', { class: 'plots' }, plots.map((p) => p.holder)));
+  const set = (next) => {
+    title.textContent = trendsTitle(next);
+    none.hidden = next.monitored;
+    for (const p of plots) p.set(next);
+    el.dataset.refreshed = String(Number(el.dataset.refreshed ?? -1) + 1);
+  };
+  return { el, set, destroy: () => plots.forEach((p) => p.destroy()) };
 }
 
 async function act(ctx, req) {
@@ -92,7 +155,38 @@ function render(root, d, hist, ctx) {
     : h('p', { class: 'muted' }, 'none'));
   const heal = ctx.state.session.allowActions ? section('heal-actions', 'Heal', h('p', {}, ctx.state.session.checks.map((c) => h('button', { onclick: () => act(ctx, { kind: 'heal', node: n.name, check: c }).catch((e) => alert(e.message)) }, c)))) : null;
   const logs = section('logs', 'Last log lines', d.logs.ok ? h('pre', { class: 'logs' }, d.logs.value.join('\n') || '(empty)') : unavailable(d.logs));
-  root.replaceChildren(...[head, h("div", { class: "grid" }, info, plots(hist)), services(d, ctx), h("div", { class: "grid" }, ports, releases), alerts, heal, logs].filter(Boolean));
+  const plots = trends(hist);
+  root.replaceChildren(...[head, h('div', { class: 'grid' }, info, plots.el), services(d, ctx), h('div', { class: 'grid' }, ports, releases), alerts, heal, logs].filter(Boolean));
+  // set() after the plots are in the page: each takes the width of its column there.
+  plots.set(hist);
+  return plots;
+}
+
+/** HISTORY_HOURS is the range of the node page's plots. */
+const HISTORY_HOURS = 6;
+const historyUrl = (name) => `/api/nodes/${encodeURIComponent(name)}/history?hours=${HISTORY_HOURS}`;
+
+/**
+ * refreshTrends reads the node's history again and gives the plots any new monitor rows. It runs on each
+ * fleet view the page's event stream brings (the one live mechanism), one read at a time: a view that comes
+ * while one is under way asks for one more read after it.
+ */
+function refreshTrends(me) {
+  if (!me.plots) return;
+  if (me.reading) {
+    me.again = true;
+    return;
+  }
+  me.reading = api(historyUrl(me.name))
+    .then((hist) => me === cur && me.plots.set(hist))
+    .catch(() => undefined) // the stale marks say when the server is gone; the plots keep what they have
+    .finally(() => {
+      me.reading = null;
+      if (me.again && me === cur) {
+        me.again = false;
+        refreshTrends(me);
+      }
+    });
 }
 
 export const nodePage = {
@@ -101,12 +195,15 @@ export const nodePage = {
     cur = { root, ctx, name };
     root.append(h('p', { class: 'muted' }, `reading ${name}…`));
     const me = cur;
-    Promise.all([api(`/api/nodes/${encodeURIComponent(name)}`), api(`/api/nodes/${encodeURIComponent(name)}/history?hours=6`)])
-      .then(([d, hist]) => me === cur && render(root, d, hist, ctx))
+    Promise.all([api(`/api/nodes/${encodeURIComponent(name)}`), api(historyUrl(name))])
+      .then(([d, hist]) => {
+        if (me === cur) me.plots = render(root, d, hist, ctx);
+      })
       .catch((e) => me === cur && root.replaceChildren(h('p', { class: 'error' }, e.message)));
   },
   update(view) {
-    // The live part of the page follows the fleet view: the stale mark and the state badge.
+    // The live part of the page follows the fleet view: the stale mark, the state badge, and the plots.
+    if (cur) refreshTrends(cur);
     const row = cur && view.nodes.find((n) => n.name === cur.name);
     const head = cur?.root.querySelector('.node-head');
     if (!row || !head) return;
@@ -117,6 +214,7 @@ export const nodePage = {
     badge.textContent = st;
   },
   leave() {
+    cur?.plots?.destroy();
     cur = null;
   },
 };
