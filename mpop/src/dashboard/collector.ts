@@ -23,6 +23,11 @@ export interface CollectorOptions {
   ansible?: string;
   /** the nodes to read (a target; default all) */
   target?: string;
+  /**
+   * the last good readings to start from, kept up to date by the polls: a caller that reads the fleet now and
+   * then (an MCP tool) keeps them between its collectors, for network rates and last-seen times
+   */
+  readings?: Map<string, Reading>;
 }
 
 /**
@@ -35,7 +40,7 @@ export class Collector extends EventEmitter<{ view: [FleetView] }> {
   readonly intervalMs: number;
   readonly staleAfterMs: number;
   readonly #timeoutMs: number;
-  readonly #readings = new Map<string, Reading>();
+  readonly #readings: Map<string, Reading>;
   readonly #errors = new Map<string, ErrorInfo>();
   #inventory: Inventory | undefined;
   #only: Set<string> | undefined;
@@ -50,6 +55,7 @@ export class Collector extends EventEmitter<{ view: [FleetView] }> {
     this.intervalMs = opts.intervalMs ?? DEFAULT_INTERVAL_MS;
     this.staleAfterMs = opts.staleAfterMs ?? this.intervalMs + 1000;
     this.#timeoutMs = opts.timeoutMs ?? Math.min(10_000, this.intervalMs);
+    this.#readings = opts.readings ?? new Map();
   }
 
   /** poll reads the fleet once now (a poll already running is shared) and returns the view after it. */
@@ -136,12 +142,15 @@ export class Collector extends EventEmitter<{ view: [FleetView] }> {
   }
 }
 
-/** readFleetView polls the fleet once and returns its view: the one call an MCP tool or a script needs. */
-export async function readFleetView(opts: CollectorOptions): Promise<FleetView> {
+/** readFleetView polls the fleet once and returns its view: the one call an MCP tool or a script needs (`signal` cancels the poll). */
+export async function readFleetView(opts: CollectorOptions, signal?: AbortSignal): Promise<FleetView> {
   const c = new Collector(opts);
+  const cancel = (): void => void c.close();
+  signal?.addEventListener('abort', cancel, { once: true });
   try {
     return await c.poll();
   } finally {
+    signal?.removeEventListener('abort', cancel);
     await c.close();
   }
 }

@@ -53,3 +53,32 @@ export function readHistory(dbFile: string, node: string, hours = 6, now = Date.
     db.close();
   }
 }
+
+/**
+ * downsample cuts a history to at most `points` rows: consecutive rows are averaged (nulls left out; a slice
+ * with no value stays null) and stamped with the slice's last time, so the newest reading stays the last point.
+ * At most `mounts` disk mounts are kept, / first.
+ */
+export function downsample(h: History, points: number, mounts = 4): History {
+  const keep = Object.keys(h.disk).sort((a, b) => (a === '/' ? -1 : b === '/' ? 1 : a.localeCompare(b))).slice(0, mounts);
+  const disk = Object.fromEntries(keep.map((m) => [m, h.disk[m]!]));
+  const n = h.t.length;
+  if (n <= points) return { ...h, disk };
+  const size = Math.ceil(n / points);
+  const cut = (col: (number | null)[]): (number | null)[] => {
+    const out: (number | null)[] = [];
+    for (let i = 0; i < n; i += size) {
+      let sum = 0;
+      let count = 0;
+      for (let j = i; j < Math.min(n, i + size); j++) {
+        const v = col[j];
+        if (v !== null && v !== undefined) (sum += v), count++;
+      }
+      out.push(count ? Math.round((100 * sum) / count) / 100 : null);
+    }
+    return out;
+  };
+  const t: number[] = [];
+  for (let i = 0; i < n; i += size) t.push(h.t[Math.min(n, i + size) - 1]!);
+  return { ...h, t, cpu: cut(h.cpu), mem: cut(h.mem), load: cut(h.load), disk: Object.fromEntries(keep.map((m) => [m, cut(h.disk[m]!)])) };
+}

@@ -40,6 +40,8 @@ export interface FixedResource {
   title: string;
   description: string;
   mimeType: string;
+  /** _meta of the read's content (an MCP App's ui settings) */
+  meta?: Record<string, unknown>;
   read(ctx: ResourceContext): Promise<string>;
 }
 
@@ -200,5 +202,24 @@ const releases: TemplateResource = {
   },
 };
 
+/** DASHBOARD_APP_URI is the MCP App that mpop_dashboard's results are shown in. */
+export const DASHBOARD_APP_URI = 'ui://mpop/dashboard.html';
+/** MCP_APP_MIME_TYPE is the MIME type of an MCP App's HTML (the ext-apps extension, SEP-1865). */
+export const MCP_APP_MIME_TYPE = 'text/html;profile=mcp-app';
+
+const dashboardApp: FixedResource = {
+  kind: 'fixed',
+  name: 'dashboard',
+  uri: DASHBOARD_APP_URI,
+  title: 'Fleet dashboard (MCP App)',
+  description: 'The HTML of the fleet dashboard that hosts rendering MCP Apps show mpop_dashboard\'s results in: the fleet table (sortable, filtered), alerts and history plots, with buttons that call read-only tools. One self-contained document: no network access of its own.',
+  mimeType: MCP_APP_MIME_TYPE,
+  meta: { ui: { prefersBorder: true, csp: { connectDomains: [], resourceDomains: [] } } },
+  async read() {
+    const { dashboardAppHtml } = await import('../dashboard/mcp-app.js');
+    return dashboardAppHtml();
+  },
+};
+
 /** RESOURCES are every resource mpop-mcp serves. */
-export const RESOURCES: ResourceDef[] = [nodes, node, audit, releases];
+export const RESOURCES: ResourceDef[] = [nodes, node, audit, releases, dashboardApp];

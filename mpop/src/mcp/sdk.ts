@@ -101,6 +101,8 @@ export function createMcpServer(tools: ToolDef[], guard: Guard, instructions: st
         idempotentHint: def.annotations.idempotent,
         openWorldHint: def.annotations.openWorld,
       },
+      // an MCP App (ext-apps): hosts that render apps show the result in this ui:// resource; "ui/resourceUri" is the older key some hosts read
+      ...(def.ui ? { _meta: { ui: { resourceUri: def.ui }, 'ui/resourceUri': def.ui } } : {}),
     };
     if (!def.long) {
       server.registerTool(def.name, config, async (args: Record<string, unknown>, extra) => toResult(await guard.call(def, args ?? {}, callInfo(extra))));
@@ -274,9 +276,9 @@ function protocolError(err: unknown): McpError {
 /** registerResources registers mpop's resources: fixed ones by URI, families as ResourceTemplates with list and complete. */
 function registerResources(server: McpServer, guard: Guard, defs: ResourceDef[]): void {
   const ctx: ResourceContext = { home: guard.config.home, pool: guard.pool, inventory: () => guard.inventory(), auditFile: guard.audit.file, maxText: guard.config.maxText };
-  const wrap = async (uri: URL, mimeType: string, read: () => Promise<string>) => {
+  const wrap = async (uri: URL, mimeType: string, read: () => Promise<string>, meta?: Record<string, unknown>) => {
     try {
-      return { contents: [{ uri: uri.href, mimeType, text: await read() }] };
+      return { contents: [{ uri: uri.href, mimeType, text: await read(), ...(meta ? { _meta: meta } : {}) }] };
     } catch (err) {
       throw protocolError(err);
     }
@@ -284,7 +286,7 @@ function registerResources(server: McpServer, guard: Guard, defs: ResourceDef[])
   for (const def of defs) {
     const meta = { title: def.title, description: def.description, mimeType: def.mimeType };
     if (def.kind === 'fixed') {
-      server.registerResource(def.name, def.uri, meta, (uri) => wrap(uri, def.mimeType, () => def.read(ctx)));
+      server.registerResource(def.name, def.uri, { ...meta, ...(def.meta ? { _meta: def.meta } : {}) }, (uri) => wrap(uri, def.mimeType, () => def.read(ctx), def.meta));
       continue;
     }
     const complete = Object.fromEntries(Object.entries(def.complete).map(([v, fn]) => [v, (value: string) => fn(value, ctx).catch(() => [])]));

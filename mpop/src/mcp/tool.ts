@@ -71,6 +71,8 @@ export interface ToolDef<I extends z.ZodRawShape = z.ZodRawShape, O extends z.Zo
   output: O;
   annotations: Annotations;
   long?: boolean;
+  /** the ui:// resource (an MCP App) that hosts which render apps show the result in */
+  ui?: string;
   targets?(args: z.infer<z.ZodObject<I>>): string | undefined;
   /** what a confirmation asks, for destructive tools */
   confirm?(args: z.infer<z.ZodObject<I>>): string;

@@ -3,6 +3,7 @@ import type { Jobs } from '../jobs.js';
 import { defineTool, LOCAL_READ, TOOLSETS, type ToolDef, type Toolset } from '../tool.js';
 import { containerTools } from './containers.js';
 import { exec, execScript } from './exec.js';
+import { dashboard } from './dashboard.js';
 import { deployTools } from './deploy.js';
 import { factTools } from './facts.js';
 import { fileTools } from './files.js';
@@ -22,7 +23,7 @@ export const DEFAULT_TOOLSETS: Toolset[] = ['core'];
 
 /** catalogue is every tool the server can offer, before toolset and read-only filtering. */
 export function catalogue(jobs: Jobs, enabled: () => Set<Toolset>): ToolDef[] {
-  const tools: ToolDef[] = [...([servers, groups, groupSet, enrollTool, exec, execScript, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools, ...fileTools, ...networkTools, ...transportTools, ...secretTools, ...securityTools, ...containerTools, ...logTools, ...healTools, ...monitorTools, ...searchTools];
+  const tools: ToolDef[] = [...([servers, dashboard, groups, groupSet, enrollTool, exec, execScript, ...jobTools(jobs)] as unknown as ToolDef[]), ...factTools, ...deployTools, ...fileTools, ...networkTools, ...transportTools, ...secretTools, ...securityTools, ...containerTools, ...logTools, ...healTools, ...monitorTools, ...searchTools];
   const all: ToolDef[] = [...tools];
   const toolsets = defineTool({
     name: 'mpop_toolsets',
