@@ -18,6 +18,11 @@ export interface MeshEdge {
   via?: string;
   /** seconds since the freshest handshake either side saw, null when neither had one */
   handshakeAgeS: number | null;
+  /**
+   * 'relay' when the pair has no WireGuard session of its own (wire's relay carries its packets inside each
+   * side's session with the relay node) and handshakeAgeS is the older of those two sessions' ages
+   */
+  handshakeFrom?: 'relay';
 }
 
 /** MeshGraph is the mesh as each node sees it: the nodes, the pairs, and the nodes that could not say (and why). */
@@ -68,7 +73,8 @@ export type NodeMeshView = { node: string; peers: MeshPeer[]; now: number } | { 
 
 /**
  * joinMeshViews joins every node's view into pairs: a pair is direct when either side has a direct path (else
- * relayed, tailscale, or none, as the sides say), and its handshake age is the freshest either side saw.
+ * relayed, tailscale, or none, as the sides say), and its handshake age is the freshest either side saw; a
+ * relayed pair without a handshake of its own takes the older of its two legs' (handshakeFrom: 'relay').
  */
 export function joinMeshViews(views: NodeMeshView[]): MeshGraph {
   const graph: MeshGraph = { generatedAt: new Date().toISOString(), nodes: [], edges: [] };
@@ -94,6 +100,12 @@ export function joinMeshViews(views: NodeMeshView[]): MeshGraph {
         if (age !== null && (prev.handshakeAgeS === null || age < prev.handshakeAgeS)) prev.handshakeAgeS = age;
       }
     }
+  }
+  // A relayed pair never handshakes itself: how fresh its path is, is how fresh the older of its two legs is.
+  for (const e of pairs.values()) {
+    if (e.path !== 'relayed' || e.handshakeAgeS !== null || !e.via) continue;
+    const legs = [e.a, e.b].map((n) => pairs.get([n, e.via!].sort().join('\0'))?.handshakeAgeS ?? null);
+    if (legs.every((x): x is number => x !== null)) Object.assign(e, { handshakeAgeS: Math.max(...legs), handshakeFrom: 'relay' });
   }
   graph.edges = [...pairs.values()];
   return graph;

@@ -20,6 +20,20 @@ describe('joinMeshViews', () => {
     ]);
   });
 
+  it('a relayed pair without a handshake of its own (wire relays inside each side\'s session with the relay) takes the older leg\'s age', () => {
+    const g = joinMeshViews([
+      { node: 'n1', now, peers: [{ name: 'hub', lastHandshake: now - 20_000, path: 'direct' }, { name: 'n2', lastHandshake: null, path: 'relayed via hub' }] },
+      { node: 'n2', now, peers: [{ name: 'hub', lastHandshake: now - 70_000, path: 'direct' }, { name: 'n1', lastHandshake: null, path: 'relayed via hub' }] },
+      { node: 'n3', now, peers: [{ name: 'n4', lastHandshake: null, path: 'relayed via gone' }] },
+    ]);
+    expect(g.edges).toEqual([
+      { a: 'hub', b: 'n1', path: 'direct', handshakeAgeS: 20 },
+      { a: 'n1', b: 'n2', path: 'relayed', via: 'hub', handshakeAgeS: 70, handshakeFrom: 'relay' },
+      { a: 'hub', b: 'n2', path: 'direct', handshakeAgeS: 70 },
+      { a: 'n3', b: 'n4', path: 'relayed', via: 'gone', handshakeAgeS: null },
+    ]);
+  });
+
   it('a pair neither side has a path for is none, with no handshake age', () => {
     const g = joinMeshViews([{ node: 'x', now, peers: [{ name: 'y', lastHandshake: null, path: 'no path (the coordinator does not relay)' }] }, { node: 'y', now, peers: [] }]);
     expect(g.edges).toEqual([{ a: 'x', b: 'y', path: 'none', handshakeAgeS: null }]);
