@@ -121,6 +121,40 @@ describe.skipIf(!isRoot)('mpop-mcp network tools over the lab mesh', () => {
     expect(textOf(r)).toMatch(new RegExp(`^coordinator coordinator 10\\.99\\.0\\.1 ${mesh.hub.iface} up, port \\d+`));
   });
 
+  it('mpop_dashboard on the hub: every node read over the mesh with live values; a node whose daemon stops is offline, last seen kept', async () => {
+    const hosts = [mesh.hub, ...mesh.nodes];
+    for (const h of hosts) mesh.lab.startVssh(h);
+    try {
+      for (const h of hosts) await waitFor(`vssh serve on ${h.name}`, () => mesh.lab.log(h, 'vssh').includes(`vssh serving on ${mesh.ips.get(h.name)}:48291`), 20_000);
+      type Row = { name: string; online: boolean; address: string; lastSeen: string | null; error?: { message: string }; reading: { hostname: string; rttMs: number; memory: { totalBytes: number } } | null };
+      const r = await hub.call('mpop_dashboard');
+      expect(r.isError, textOf(r)).toBeFalsy();
+      const nodes = r.structuredContent.nodes as Row[];
+      for (const name of ['n1', 'n2']) {
+        const n = nodes.find((x) => x.name === name);
+        expect(n, textOf(r)).toBeDefined();
+        expect(n!.online, textOf(r)).toBe(true);
+        expect(n!.address, name).toBe(`${mesh.ips.get(name)}:48291`);
+        expect(n!.reading!.rttMs, name).toBeGreaterThan(0);
+        expect(n!.reading!.memory.totalBytes, name).toBeGreaterThan(0);
+        expect(textOf(r)).toMatch(new RegExp(`^${name}\\s+online\\s`, 'm'));
+      }
+      for (const c of mesh.lab.processes(node('n1'), 'vssh')) await mesh.lab.stop(c);
+      const after = await hub.call('mpop_dashboard');
+      const rows = after.structuredContent.nodes as Row[];
+      const n1 = rows.find((x) => x.name === 'n1')!;
+      expect(n1.online).toBe(false);
+      expect(n1.error!.message).toContain('cannot reach n1');
+      expect(n1.lastSeen).toBe(nodes.find((x) => x.name === 'n1')!.lastSeen); // the reading of the call before
+      expect(rows.find((x) => x.name === 'n2')!.online).toBe(true);
+      expect(textOf(after)).toMatch(/^n1\s+offline\s/m);
+    } finally {
+      for (const h of hosts) for (const c of mesh.lab.processes(h, 'vssh')) await mesh.lab.stop(c);
+    }
+    const tool = (await hub.client.listTools()).tools.find((t) => t.name === 'mpop_dashboard');
+    expect(tool?._meta).toMatchObject({ ui: { resourceUri: 'ui://mpop/dashboard.html' } });
+  }, 90_000);
+
   it('wire_diagnose on a healthy node (its own mpop-mcp, in its namespace) finds nothing', async () => {
     const n1 = node('n1');
     // n1 talks to both of its peers first: a peer never handshaken is a finding of its own

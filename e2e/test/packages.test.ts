@@ -284,7 +284,7 @@ describe('the tarballs, installed in empty folders', () => {
       expect(r.out.trim()).toMatch(/ true true$/);
     });
 
-    it('mpop-mcp answers an MCP client: initialize, then tools/list', async () => {
+    it('mpop-mcp answers an MCP client: initialize, tools/list, and its MCP App resource', async () => {
       const version = JSON.parse(readFileSync(join(full.dir, 'node_modules/@meshpop/mpop/package.json'), 'utf8')).version;
       const client = new Client({ name: 'packages-test', version: '1.0.0' });
       const serverEnv = { PATH: env.PATH!, HOME: join(work, 'mcp-home'), MESHPOP_HOME: join(work, 'mcp-home') };
@@ -295,6 +295,11 @@ describe('the tarballs, installed in empty folders', () => {
         const { tools } = await client.listTools();
         expect(tools.length).toBeGreaterThan(0);
         expect(tools.map((t) => t.name)).toContain('mpop_exec');
+        // the MCP App's document is built from files the tarball must carry (src/dashboard/app, page/util.js, uPlot, ext-apps)
+        const app = (await client.readResource({ uri: 'ui://mpop/dashboard.html' })).contents[0] as { mimeType: string; text: string };
+        expect(app.mimeType).toBe('text/html;profile=mcp-app');
+        expect(app.text).toContain('globalThis.McpExtApps=');
+        expect(app.text).toContain('mpop_dashboard');
       } finally {
         await client.close();
       }
