@@ -82,6 +82,8 @@ export function dashboardApp(o: DashboardOptions, access: Access): Hono<{ Variab
     return c.json({ error: { code: e.code, message: e.message } }, status);
   });
   app.use('*', async (c, next) => {
+    // Set first, so the refusals below (421, 403, 415) carry them too; set again after, over what a handler set.
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) c.header(k, v);
     const host = (c.req.header('host') ?? '').toLowerCase();
     if (!access.hosts.has(host)) return c.text(`Host "${host.slice(0, 100)}" is not this server`, 421);
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {

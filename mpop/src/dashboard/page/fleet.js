@@ -1,5 +1,5 @@
 // The fleet table (sortable, filtered by name, group and state, the filter kept in the URL), and the alerts and heal lists.
-import { h, pct, rate, ago, duration } from './util.js';
+import { h, bdi, joined, pct, rate, ago, duration } from './util.js';
 
 const COLUMNS = [
   ['name', 'Node', (n) => n.name],
@@ -44,12 +44,12 @@ function row(n, ctx) {
   const d = worst(n);
   const st = stateOf(n);
   const cells = {
-    name: h('td', {}, h('a', { href: `/node/${encodeURIComponent(n.name)}` }, n.name)),
+    name: h('td', {}, h('a', { href: `/node/${encodeURIComponent(n.name)}` }, bdi(n.name))),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, r ? ago(ctx.serverNow() - r.at) : 'never')),
-    groups: h('td', {}, n.groups.join(', ') || '–'),
+    groups: h('td', {}, n.groups.length ? joined(n.groups.map(bdi), ', ') : '–'),
     cpu: level(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
     mem: level(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
-    disk: level(h('td', { class: 'num', title: d ? d.mount : '' }, d ? `${pct(d.usePercent)} ${d.mount}` : '–'), r?.levels.disk),
+    disk: level(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels.disk),
     net: h('td', { class: 'num' }, r?.net ? `↓${rate(r.net.rxPerS)} ↑${rate(r.net.txPerS)}` : '–'),
     load: level(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
     rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
@@ -125,7 +125,7 @@ function alertList(view) {
   return h('div', { id: 'alerts' }, h('h2', {}, `Alerts firing (${view.alerts.length})`),
     view.alerts.length
       ? h('table', { class: 'list' }, h('tr', {}, ['Node', 'Rule', 'Value', 'Since', 'Message'].map((x) => h('th', {}, x))),
-        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, h('a', { href: `/node/${encodeURIComponent(a.node)}` }, a.node)), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
+        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, h('a', { href: `/node/${encodeURIComponent(a.node)}` }, bdi(a.node))), h('td', {}, a.rule, a.subject ? [' ', bdi(a.subject)] : null), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
       : h('p', { class: 'muted' }, view.notes.some((n) => n.startsWith('alerts')) ? view.notes.join('; ') : 'nothing firing'));
 }
 
@@ -133,7 +133,7 @@ function healList(view) {
   return h('div', { id: 'heal' }, h('h2', {}, 'Heal fixes'),
     view.heal.length
       ? h('table', { class: 'list' }, h('tr', {}, ['Time', 'Node', 'Check', 'Action', 'Result', 'After'].map((x) => h('th', {}, x))),
-        view.heal.map((e) => h('tr', {}, h('td', {}, e.time.slice(0, 19).replace('T', ' ')), h('td', {}, e.node), h('td', {}, e.check), h('td', {}, e.action), h('td', { class: e.result === 'fixed' ? 'ok' : 'crit' }, e.result), h('td', {}, e.after ?? '–'))))
+        view.heal.map((e) => h('tr', {}, h('td', {}, e.time.slice(0, 19).replace('T', ' ')), h('td', {}, bdi(e.node)), h('td', {}, e.check), h('td', {}, e.action), h('td', { class: e.result === 'fixed' ? 'ok' : 'crit' }, e.result), h('td', {}, e.after ?? '–'))))
       : h('p', { class: 'muted' }, 'no heal fix recorded (mpop heal --fix writes them to the audit log)'));
 }
 

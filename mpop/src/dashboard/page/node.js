@@ -1,6 +1,6 @@
 // A node's page: its live reading, trend plots from the monitor database (uPlot), services, ports,
 // releases, alerts and the last lines of its system log; restart and heal buttons when actions are allowed.
-import { h, pct, bytes, rate, ago, duration, api } from './util.js';
+import { h, bdi, joined, pct, bytes, rate, ago, duration, api } from './util.js';
 
 let cur = null;
 
@@ -133,25 +133,25 @@ function render(root, d, hist, ctx) {
   const n = d.row, r = n.reading;
   const st = !n.online ? 'offline' : n.stale ? 'stale' : 'online';
   const head = h('div', { class: 'node-head', dataset: { node: n.name, readingAt: r ? String(r.at) : '0' } },
-    h('h1', {}, n.name, ' ', h('span', { class: `badge ${st}` }, st)), h('p', { class: 'muted' }, [n.address, n.groups.length ? `groups ${n.groups.join(', ')}` : null, n.roles.length ? `roles ${n.roles.join(', ')}` : null].filter(Boolean).join(' · ')));
+    h('h1', {}, bdi(n.name), ' ', h('span', { class: `badge ${st}` }, st)), h('p', { class: 'muted' }, joined([n.address, n.groups.length ? ['groups ', joined(n.groups.map(bdi), ', ')] : null, n.roles.length ? ['roles ', joined(n.roles.map(bdi), ', ')] : null].filter(Boolean), ' · ')));
   const info = section('sysinfo', 'System', r ? kv([
     ['Last seen', `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} (${ago(ctx.serverNow() - r.at)})`],
     ['Host', `${r.hostname} · ${r.platform}/${r.arch}`], ['Kernel', r.kernel], ['vssh', r.vsshVersion],
     ['CPU', `${pct(r.cpuPercent)} of ${r.cores} × ${r.cpuModel ?? 'CPU'}`], ['Load', r.load.join(' ')],
     ['Memory', `${bytes(r.memory.usedBytes)} of ${bytes(r.memory.totalBytes)} (${pct(r.memory.percent)})`],
-    ['Disks', r.disks.map((x) => `${x.mount} ${pct(x.usePercent)} of ${bytes(x.totalBytes)}`).join(' · ') || '–'],
+    ['Disks', r.disks.length ? joined(r.disks.map((x) => [bdi(x.mount), ` ${pct(x.usePercent)} of ${bytes(x.totalBytes)}`]), ' · ') : '–'],
     ['Network', r.net ? `↓${rate(r.net.rxPerS)} ↑${rate(r.net.txPerS)} (${bytes(r.net.rxBytes)} / ${bytes(r.net.txBytes)} since boot)` : '–'],
     ['Uptime', duration(r.uptimeS)], ['Round trip', `${r.rttMs} ms`], ['GPUs', String(r.gpus)],
     ['Failed units', r.failedUnits === null ? 'no systemd' : r.failedUnits.join(', ') || 'none'],
   ]) : h('p', { class: 'muted' }, n.error ? n.error.message : 'never read'));
   const ports = section('ports', 'Listening ports', d.ports.ok
-    ? h('table', { class: 'list' }, h('tr', {}, ['Proto', 'Address', 'Port', 'Process'].map((x) => h('th', {}, x))), d.ports.value.map((p) => h('tr', {}, h('td', {}, p.proto), h('td', {}, p.address), h('td', { class: 'num' }, p.port), h('td', {}, p.processes.map((x) => `${x.name}[${x.pid}]`).join(', ') || '–'))))
+    ? h('table', { class: 'list' }, h('tr', {}, ['Proto', 'Address', 'Port', 'Process'].map((x) => h('th', {}, x))), d.ports.value.map((p) => h('tr', {}, h('td', {}, p.proto), h('td', {}, p.address), h('td', { class: 'num' }, p.port), h('td', {}, p.processes.length ? joined(p.processes.map((x) => [bdi(x.name), `[${x.pid}]`]), ', ') : '–'))))
     : unavailable(d.ports));
   const releases = section('releases', 'Releases', d.releases.ok
     ? (d.releases.value.length ? d.releases.value.map((x) => h('div', {}, h('h3', {}, x.path), h('ul', {}, x.releases.releases.map((rel) => h('li', {}, `${rel.id}${rel.live ? ' (live)' : ''}${rel.stale ? ' (stale)' : ''}`))))) : h('p', { class: 'muted' }, 'no deploy recorded for this node'))
     : unavailable(d.releases));
   const alerts = section('node-alerts', 'Recent alerts', d.alerts.length
-    ? h('table', { class: 'list' }, d.alerts.map((a) => h('tr', {}, h('td', { class: a.firing ? 'crit' : 'ok' }, a.firing ? 'firing' : 'resolved'), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
+    ? h('table', { class: 'list' }, d.alerts.map((a) => h('tr', {}, h('td', { class: a.firing ? 'crit' : 'ok' }, a.firing ? 'firing' : 'resolved'), h('td', {}, a.rule, a.subject ? [' ', bdi(a.subject)] : null), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
     : h('p', { class: 'muted' }, 'none'));
   const heal = ctx.state.session.allowActions ? section('heal-actions', 'Heal', h('p', {}, ctx.state.session.checks.map((c) => h('button', { onclick: () => act(ctx, { kind: 'heal', node: n.name, check: c }).catch((e) => alert(e.message)) }, c)))) : null;
   const logs = section('logs', 'Last log lines', d.logs.ok ? h('pre', { class: 'logs' }, d.logs.value.join('\n') || '(empty)') : unavailable(d.logs));
@@ -189,11 +189,20 @@ function refreshTrends(me) {
     });
 }
 
+/** nameInPath decodes the node's name from the URL; a malformed escape is taken as it is (the server then says there is no such node). */
+function nameInPath(segment) {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export const nodePage = {
   enter(root, ctx) {
-    const name = decodeURIComponent(location.pathname.slice('/node/'.length));
+    const name = nameInPath(location.pathname.slice('/node/'.length));
     cur = { root, ctx, name };
-    root.append(h('p', { class: 'muted' }, `reading ${name}…`));
+    root.append(h('p', { class: 'muted' }, 'reading ', bdi(name), '…'));
     const me = cur;
     Promise.all([api(`/api/nodes/${encodeURIComponent(name)}`), api(historyUrl(name))])
       .then(([d, hist]) => {

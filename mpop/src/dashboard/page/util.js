@@ -9,9 +9,21 @@ export function h(tag, attrs = {}, ...children) {
     else if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else el.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined && c !== false) el.append(c instanceof Node ? c : String(c));
   return el;
 }
+
+/**
+ * bdi wraps a name from the fleet (a node, a group, a mount) in <bdi>: a right-to-left override inside it
+ * (U+202E) cannot reorder the text around it, so "a ↔ b" always reads in that order.
+ */
+export const bdi = (s) => h('bdi', {}, s);
+
+/** isolate is bdi for plain strings (a title, a tooltip): the name between FSI and PDI (U+2068, U+2069). */
+export const isolate = (s) => `\u2068${s}\u2069`;
+
+/** joined puts `sep` between the items: joined(groups.map(bdi), ', '). */
+export const joined = (items, sep) => items.flatMap((x, i) => (i ? [sep, x] : [x]));
 
 export const pct = (v) => (v === null || v === undefined ? '–' : `${Number(v).toFixed(1)}%`);
 export function bytes(n) {
