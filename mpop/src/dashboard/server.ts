@@ -66,9 +66,13 @@ export function dashboardApp(o: DashboardOptions, access: Access): Hono<{ Variab
   let mesh: { at: number; graph: Promise<MeshGraph> } | undefined;
   const meshNow = (): Promise<MeshGraph> => {
     if (!mesh || Date.now() - mesh.at > MESH_TTL_MS) {
-      const nodes = o.collector.view().nodes.filter((n) => n.online).map((n) => n.name);
-      const all = o.collector.view().nodes.map((n) => n.name);
-      const graph = meshGraph(o.pool, nodes).then((g) => ({ ...g, nodes: [...g.nodes, ...all.filter((n) => !nodes.includes(n)).map((name) => ({ name, inMesh: false, note: 'did not answer the last poll' }))] }));
+      // Before the collector's first poll the fleet is not known: wait for that poll, or an empty graph is kept for MESH_TTL_MS.
+      const polled = o.collector.inventory ? Promise.resolve() : o.collector.poll().then(() => undefined, () => undefined);
+      const graph = polled.then(() => {
+        const nodes = o.collector.view().nodes.filter((n) => n.online).map((n) => n.name);
+        const all = o.collector.view().nodes.map((n) => n.name);
+        return meshGraph(o.pool, nodes).then((g) => ({ ...g, nodes: [...g.nodes, ...all.filter((n) => !nodes.includes(n)).map((name) => ({ name, inMesh: false, note: 'did not answer the last poll' }))] }));
+      });
       mesh = { at: Date.now(), graph };
       graph.catch(() => (mesh = undefined));
     }

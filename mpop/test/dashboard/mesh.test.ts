@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loopFleet, type Fleet } from '../fleet.js';
+import { Access, COOKIE, newSecret } from '../../src/dashboard/access.js';
+import { Collector } from '../../src/dashboard/collector.js';
 import { joinMeshViews } from '../../src/dashboard/mesh.js';
+import { dashboardApp } from '../../src/dashboard/server.js';
 
 // The join of each node's `wire status --json` peers into pairs (the shapes are wire's PeerStatus; the lab
 // test in e2e drives it with real WireGuard).
@@ -37,5 +41,26 @@ describe('joinMeshViews', () => {
   it('a pair neither side has a path for is none, with no handshake age', () => {
     const g = joinMeshViews([{ node: 'x', now, peers: [{ name: 'y', lastHandshake: null, path: 'no path (the coordinator does not relay)' }] }, { node: 'y', now, peers: [] }]);
     expect(g.edges).toEqual([{ a: 'x', b: 'y', path: 'none', handshakeAgeS: null }]);
+  });
+});
+
+describe('GET /api/mesh', () => {
+  let fleet: Fleet | undefined;
+  afterAll(async () => {
+    await fleet?.close();
+  });
+
+  it('asked before the collector\'s first poll, waits for it and lists the fleet (not an empty graph kept for 30 s)', async () => {
+    fleet = await loopFleet(2);
+    const collector = new Collector({ home: fleet.home, pool: fleet.pool, intervalMs: 60_000 }); // never started: no poll yet
+    const access = new Access(newSecret('key'), '127.0.0.1', 8790);
+    const app = dashboardApp({ home: fleet.home, pool: fleet.pool, collector, key: 'unused', bind: '127.0.0.1', port: 8790 }, access);
+    const res = await app.fetch(new Request('http://127.0.0.1:8790/api/mesh', { headers: { host: '127.0.0.1:8790', cookie: `${COOKIE}=${access.session()}` } }));
+    expect(res.status).toBe(200);
+    const g = (await res.json()) as { nodes: { name: string; inMesh: boolean; note?: string }[] };
+    // Loopback daemons run no wire: each node is in the graph, out of the mesh, with the reason.
+    expect(g.nodes.map((n) => n.name).sort()).toEqual(['n1', 'n2']);
+    for (const n of g.nodes) expect(n.note, n.name).not.toBe('did not answer the last poll');
+    await collector.close();
   });
 });
