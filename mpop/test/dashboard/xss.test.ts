@@ -1,7 +1,10 @@
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { get, request, type IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { deriveNodeKey } from '@meshpop/vssh';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopFleet, type Fleet } from '../fleet.js';
 import { Collector } from '../../src/dashboard/collector.js';
@@ -20,6 +23,12 @@ const BIDI = '0rtl\u202Eevil';
 /** DOWN is a node whose port refuses: its name comes back in error messages and in the monitor's unreachable alert. */
 const DOWN = '<svg onload=window.__pwned=5>';
 const NAMES = [IMG, SCRIPT, JSURL, QUOTES, BIDI, 'plain'];
+// Log lines: anyone on a node can write these (logger(1)); the node page shows the last ones.
+const LOG_LINES = ['<img src=x onerror=window.__pwned=8>', '"><script>window.__pwned=9</script> javascript:window.__pwned=10 `${x}` \u202Eevil'];
+const isRoot = process.getuid?.() === 0;
+/** SYSLOG is a node (root only) whose daemon runs in a mount namespace of its own, with a /var/log/syslog of the test's. */
+const SYSLOG = 'syslog-node';
+const EXTRA = isRoot ? [SYSLOG] : [];
 // Group names: inventory.yaml refuses these (letters, digits, . _ -), an Ansible inventory does not.
 const GROUP_IMG = '<img src=x onerror=window.__pwned=6>';
 const GROUP_Q = "\"'><svg/onload=window.__pwned=7>";
@@ -97,6 +106,32 @@ function follows(page: Page, selector: string, match: string, name: string, afte
   }, [selector, match, name, after] as const);
 }
 
+/**
+ * syslogDaemon starts a vssh daemon for `name` in a child process with a private mount namespace whose
+ * /var/log is a tmpfs holding a syslog of `lines` (this machine's /var/log is not touched); it resolves
+ * with the child and its port.
+ */
+async function syslogDaemon(master: Uint8Array, name: string, lines: string[], dir: string): Promise<{ child: ChildProcess; port: number }> {
+  const syslog = join(dir, 'syslog');
+  writeFileSync(syslog, lines.map((l, i) => `Dec  3 10:00:0${i} ${name} app[42]: ${l}\n`).join(''));
+  const script = `import { startDaemon } from '@meshpop/vssh';
+let hex = ''; for await (const c of process.stdin) hex += c;
+const d = await startDaemon({ key: new Uint8Array(Buffer.from(hex.trim(), 'hex')), name: ${JSON.stringify(name)}, port: 0, hosts: ['127.0.0.1'] });
+process.stdout.write(d.port + '\\n');
+process.on('SIGTERM', () => d.close().then(() => process.exit(0)));`;
+  const child = spawn('unshare', ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /var/log && cp "$1" /var/log/syslog && shift && exec "$@"', 'syslog-node', syslog, process.execPath, '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)), stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin!.end(Buffer.from(deriveNodeKey(master, name)).toString('hex'));
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (c: Buffer) => {
+      out += c;
+      if (out.includes('\n')) resolve(Number(out.trim()));
+    });
+    child.on('exit', (code) => reject(new Error(`the syslog node's daemon exited ${code}`)));
+  });
+  return { child, port };
+}
+
 const raw = (port: number, opts: { method?: string; path?: string; headers: Record<string, string> }): Promise<{ status: number; headers: IncomingHttpHeaders }> =>
   new Promise((resolve, reject) => {
     const req = (opts.method ? request : get)({ host: '127.0.0.1', port, path: opts.path ?? '/', method: opts.method ?? 'GET', headers: opts.headers }, (res) => {
@@ -118,11 +153,18 @@ describe('mpop dashboard: hostile names and texts are shown as text, in a real C
   let browser: Browser;
   let page: Page;
   let path: string | undefined;
+  let syslogNode: { child: ChildProcess; port: number } | undefined;
   const hrefOf = (name: string): string => `/node/${encodeURIComponent(name)}`;
 
   beforeAll(async () => {
     fleet = await loopFleet(NAMES.length, { names: NAMES });
     await fleet.addDown(DOWN);
+    if (isRoot) {
+      syslogNode = await syslogDaemon(fleet.master, SYSLOG, LOG_LINES, fleet.home);
+      const file = join(fleet.home, 'vssh', 'nodes.json');
+      const listed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+      writeFileSync(file, JSON.stringify({ ...listed, [SYSLOG]: { addresses: [`127.0.0.1:${syslogNode.port}`] } }));
+    }
     const bin = join(fleet.home, 'fake-bin');
     fakeBins(bin);
     path = process.env.PATH;
@@ -134,7 +176,7 @@ describe('mpop dashboard: hostile names and texts are shown as text, in a real C
     writeFileSync(join(mpopDir, 'audit.jsonl'), JSON.stringify({ time: '2026-12-03T10:00:00.000Z', node: IMG, check: SCRIPT, action: JSURL, result: '<b>fixed</b>', before: { diagnosis: 'x' }, after: { diagnosis: QUOTES } }) + '\n');
     const db = join(mpopDir, 'monitor.db');
     for (let i = 0; i < 2; i++) {
-      await runMonitor(fleet.pool, { db, nodes: () => [...NAMES, DOWN], once: true, rules: { disk: 0, memory: 0, load: 1000, loadSamples: 3, unreachableRounds: 1 }, timeoutMs: 10_000 });
+      await runMonitor(fleet.pool, { db, nodes: () => [...NAMES, ...EXTRA, DOWN], once: true, rules: { disk: 0, memory: 0, load: 1000, loadSamples: 3, unreachableRounds: 1 }, timeoutMs: 10_000 });
     }
     const keys = await dashboardKeys(fleet.home, { ...process.env, ...fleet.env });
     const collector = new Collector({ home: fleet.home, pool: fleet.pool, intervalMs: 1500, ansible });
@@ -148,11 +190,16 @@ describe('mpop dashboard: hostile names and texts are shown as text, in a real C
     if (path !== undefined) process.env.PATH = path;
     await browser?.close();
     await dash?.close();
+    if (syslogNode) {
+      const gone = new Promise((r) => syslogNode!.child.once('exit', r));
+      syslogNode.child.kill('SIGTERM');
+      await gone;
+    }
     await fleet?.close();
   });
 
   it('the fleet table: names, groups and error messages as text; links stay on this origin, encoded', async () => {
-    await page.waitForFunction((n) => document.querySelectorAll('#fleet tbody tr[data-state="online"]').length === n, NAMES.length, { timeout: 15_000 });
+    await page.waitForFunction((n) => document.querySelectorAll('#fleet tbody tr[data-state="online"]').length === n, NAMES.length + EXTRA.length, { timeout: 15_000 });
     await page.waitForFunction((down) => [...document.querySelectorAll<HTMLElement>('#fleet tbody tr')].some((tr) => tr.dataset.node === down && tr.dataset.state === 'offline'), DOWN);
     const rows = await page.$$eval('#fleet tbody tr', (trs) => trs.map((tr) => ({
       node: (tr as HTMLElement).dataset.node!,
@@ -161,7 +208,7 @@ describe('mpop dashboard: hostile names and texts are shown as text, in a real C
       groups: tr.querySelector('td[data-col="groups"]')!.textContent,
       title: tr.querySelector('td[data-col="state"]')!.getAttribute('title'),
     })));
-    expect(rows.map((r) => r.node).sort()).toEqual([...NAMES, DOWN].sort());
+    expect(rows.map((r) => r.node).sort()).toEqual([...NAMES, ...EXTRA, DOWN].sort());
     for (const r of rows) {
       expect(r.name).toBe(r.node);
       expect(r.href).toBe(hrefOf(r.node));
@@ -245,11 +292,19 @@ describe('mpop dashboard: hostile names and texts are shown as text, in a real C
     await expectClean(page, 'node page of the node that is down');
   });
 
+  it.skipIf(!isRoot)('the last log lines of a node (its syslog, which any user there can write to) as text', async () => {
+    await page.goto(dash.url + hrefOf(SYSLOG));
+    await page.waitForSelector('#logs pre');
+    const text = await page.locator('#logs pre').textContent();
+    expect(text!.split('\n')).toEqual(LOG_LINES.map((l, i) => `Dec  3 10:00:0${i} ${SYSLOG} app[42]: ${l}`));
+    await expectClean(page, 'node page with hostile log lines');
+  });
+
   it('the mesh graph: peer names, relay names and notes as text, a bidi name kept to itself', async () => {
     await page.click('a[href="/mesh"]');
     await page.waitForSelector('#mesh-graph g.mesh-node', { timeout: 20_000 });
     const nodes = await page.$$eval('#mesh-graph g.mesh-node', (gs) => gs.map((g) => ({ node: g.getAttribute('data-node'), text: g.querySelector('text')!.textContent, title: g.querySelector('title')!.textContent })));
-    expect(nodes.map((n) => n.node).sort()).toEqual([...NAMES, DOWN].sort());
+    expect(nodes.map((n) => n.node).sort()).toEqual([...NAMES, ...EXTRA, DOWN].sort());
     for (const n of nodes) expect(n.text).toBe(n.node);
     const pairs = await page.$$eval('#mesh-pairs tr[data-pair]', (trs) => trs.map((tr) => ({ pair: (tr as HTMLElement).dataset.pair!, cells: [...tr.querySelectorAll('td')].map((td) => td.textContent) })));
     const bidiImg = pairs.find((p) => p.pair === `${BIDI}\n${IMG}`);
