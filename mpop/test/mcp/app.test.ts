@@ -8,6 +8,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loopFleet, type Fleet } from '../fleet.js';
+import { openMonitorDb } from '../../src/monitor/db.js';
 import { runMonitor } from '../../src/monitor/monitor.js';
 import { callTool, mcpClient, text, type R } from './client.js';
 
@@ -16,6 +17,8 @@ const ARTIFACTS = fileURLToPath(new URL('../dashboard/artifacts/', import.meta.u
 const DOCS_SHOT = fileURLToPath(new URL('../../../docs/mcp-app.png', import.meta.url));
 const URI = 'ui://mpop/dashboard.html';
 const NAMES = ['web1', 'web2', 'db1'];
+const HOSTILE_MOUNT = '/mnt/<img src=x onerror="window.__pwned=1">';
+const HOSTILE_TEXT = '"><script>window.__pwned=1</script><b id=injected>bold</b> \u202eevil';
 /** CSP is what a strict host puts on an app's document: inline script and style only, no network at all (no eval either). */
 const CSP = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:";
 
@@ -57,6 +60,12 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
       await runMonitor(fleet.pool, { db: join(fleet.home, 'mpop', 'monitor.db'), nodes: () => NAMES, once: true, rules: { disk: 0, memory: 0, load: 1000, loadSamples: 3, unreachableRounds: 2 }, timeoutMs: 10_000 });
       await new Promise((r) => setTimeout(r, 300));
     }
+    // What a hostile node could make the monitor store: a mount name and an alert text that are markup.
+    const db = openMonitorDb(join(fleet.home, 'mpop', 'monitor.db'));
+    const last = (db.prepare("SELECT max(t) AS t FROM samples WHERE node = 'web1'").get() as { t: number }).t;
+    db.prepare('INSERT INTO disks (node, t, mount, use_pct) VALUES (?, ?, ?, ?)').run('web1', last, HOSTILE_MOUNT, 50);
+    db.prepare("INSERT INTO alerts (node, rule, subject, since, value, threshold, message, updated) VALUES ('web1', 'disk', ?, ?, 99, 0, ?, ?)").run(HOSTILE_MOUNT, last, HOSTILE_TEXT, last);
+    db.close();
     client = await mcpClient(fleet, [], { name: 'app-host' });
     audit = join(fleet.home, 'mpop', 'mcp-audit.jsonl');
   }, 120_000);
@@ -177,6 +186,17 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
       expect(consoleErrors.filter((e) => /Content Security Policy|Refused/.test(e))).toEqual([]);
     });
 
+    it('shows what a hostile node stored (a mount and an alert text that are markup) as text, and runs none of it', async () => {
+      const texts = await app.$$eval('#alerts tr[data-alert] td:last-child', (tds) => tds.map((td) => td.textContent));
+      expect(texts).toContain(HOSTILE_TEXT);
+      expect(await app.$$eval('#alerts img, #alerts script, #injected', (els) => els.length)).toBe(0);
+      await app.click('#fleet tbody tr[data-node="web1"]');
+      await app.waitForSelector('#plots .plot canvas');
+      await app.click('#fleet tbody tr[data-node="web1"]'); // closes the panel again
+      expect(await app.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+      expect(await app.$$eval('img', (els) => els.length)).toBe(0);
+    });
+
     it('filters and sorts in place', async () => {
       await app.fill('#filter-q', 'web');
       expect(await app.$$eval('#fleet tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.node))).toEqual(['web1', 'web2']);
@@ -213,6 +233,13 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
       expect(calls('mpop_info')).toBe(infos + 1);
       await app.click('#btn-services');
       await app.waitForSelector('#tool-out[data-tool="mpop_services"]', { timeout: 15_000 });
+      // The README's picture without the hostile alert: resolved in the database, then read again through the app.
+      const db = openMonitorDb(join(fleet.home, 'mpop', 'monitor.db'));
+      db.prepare('UPDATE alerts SET resolved_at = ? WHERE subject = ?').run(Date.now(), HOSTILE_MOUNT);
+      db.close();
+      await app.click('#refresh');
+      await expect.poll(() => app.$$eval('#alerts tr[data-alert] td:last-child', (tds) => tds.map((td) => td.textContent)), { timeout: 15_000 }).not.toContain(HOSTILE_TEXT);
+      expect(await app.getAttribute('#tool-out', 'data-tool')).toBe('mpop_services'); // a refresh keeps the last answer
       mkdirSync(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'mcp-app.png') });
       copyFileSync(join(ARTIFACTS, 'mcp-app.png'), DOCS_SHOT);

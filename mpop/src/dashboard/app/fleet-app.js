@@ -75,7 +75,7 @@ function row(n) {
   const st = stateOf(n);
   const seen = n.lastSeen ? Date.parse(n.lastSeen) : null;
   const cells = {
-    name: h('td', {}, n.name),
+    name: h('td', {}, h('bdi', {}, n.name)),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, seen ? ago(Date.now() - seen) : 'never')),
     cpu: level(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels?.cpu),
     mem: level(h('td', { class: 'num' }, r ? pct(r.memory.percent) : '–'), r?.levels?.memory),
@@ -117,7 +117,7 @@ function renderAlerts() {
     h('h2', {}, `Alerts firing (${view.alerts.length})`),
     view.alerts.length
       ? h('table', {}, h('tr', {}, ['Node', 'Rule', 'Value', 'Since', 'Message'].map((x) => h('th', {}, x))),
-        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, a.node), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
+        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, h('bdi', {}, a.node)), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
       : h('p', { class: 'muted' }, 'nothing firing'),
     ...(view.heal.length ? [h('h2', {}, 'Heal fixes'), h('table', {}, view.heal.slice(0, 10).map((e) => h('tr', {}, h('td', {}, e.time.slice(0, 19).replace('T', ' ')), h('td', {}, e.node), h('td', {}, e.check), h('td', {}, e.action), h('td', { class: e.result === 'fixed' ? '' : 'crit' }, e.result))))] : []),
   );
@@ -175,8 +175,13 @@ async function reread() {
 
 // The selected node: its plots from the monitor history and buttons that call read-only tools about it.
 let plots = [];
+/** out shows the last answer of a node's button; it outlives a refresh of the view, and is cleared when another node is selected. */
+const out = h('pre', { class: 'out', id: 'tool-out', hidden: true });
 function select(name) {
   state.selected = state.selected === name ? null : name;
+  out.hidden = true;
+  out.textContent = '';
+  delete out.dataset.tool;
   renderTable();
   renderPanel();
 }
@@ -206,7 +211,6 @@ function renderPanel() {
     return;
   }
   panel.hidden = false;
-  const out = h('pre', { class: 'out', id: 'tool-out', hidden: true });
   const button = (id, label, tool, args) => {
     const b = h('button', { type: 'button', id, dataset: { tool } }, label);
     b.addEventListener('click', async () => {
