@@ -172,7 +172,7 @@ const historyUrl = (name) => `/api/nodes/${encodeURIComponent(name)}/history?hou
  * while one is under way asks for one more read after it.
  */
 function refreshTrends(me) {
-  if (!me.plots) return;
+  if (!me.plots || document.hidden) return; // a tab in the background reads again on the first view after it is shown
   if (me.reading) {
     me.again = true;
     return;
