@@ -105,7 +105,6 @@ function trends(hist) {
     title.textContent = trendsTitle(next);
     none.hidden = next.monitored;
     for (const p of plots) p.set(next);
-    el.dataset.refreshed = String(Number(el.dataset.refreshed ?? -1) + 1);
   };
   return { el, set, destroy: () => plots.forEach((p) => p.destroy()) };
 }
