@@ -2,27 +2,25 @@
 // host (ext-apps App: ui/notifications/tool-result) and calls read-only mpop-mcp tools through it (tools/call).
 // mcp-app.ts builds the one document it runs in: util.js inlined (this import is dropped), uPlot as window.uPlot,
 // and the ext-apps bundle as globalThis.McpExtApps. Every value from the server is set as text, never as markup.
-import { h, pct, bytes, rate, ago, duration } from '../page/util.js';
+import { h, bdi, pct, bytes, rate, ago, duration, worstDisk, stateOf, levelled, shownNodes } from '../page/util.js';
 
 const { App } = globalThis.McpExtApps;
 const AUTO_MS = 30_000;
 const COLOURS = ['#2f7ed8', '#d8672f', '#3fa34d', '#9b59b6'];
 
 const COLUMNS = [
-  ['name', 'Node', (n) => n.name],
-  ['state', 'State', (n) => (n.online ? (n.stale ? 1 : 0) : 2)],
-  ['cpu', 'CPU', (n) => n.reading?.cpuPercent ?? -1],
-  ['mem', 'Memory', (n) => n.reading?.memory.percent ?? -1],
-  ['disk', 'Disk', (n) => worst(n)?.usePercent ?? -1],
-  ['net', 'Network', (n) => (n.reading?.net ? (n.reading.net.rxPerS ?? 0) + (n.reading.net.txPerS ?? 0) : -1)],
-  ['load', 'Load', (n) => n.reading?.load[0] ?? -1],
-  ['rtt', 'RTT', (n) => n.reading?.rttMs ?? Infinity],
-  ['uptime', 'Uptime', (n) => n.reading?.uptimeS ?? -1],
-  ['trend', 'CPU trend', () => 0],
+  ['name', 'Node'],
+  ['state', 'State'],
+  ['cpu', 'CPU'],
+  ['mem', 'Memory'],
+  ['disk', 'Disk'],
+  ['net', 'Network'],
+  ['load', 'Load'],
+  ['rtt', 'RTT'],
+  ['uptime', 'Uptime'],
+  ['trend', 'CPU trend'],
 ];
 
-const worst = (n) => (n.reading?.disks ?? []).reduce((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
-const stateOf = (n) => (!n.online ? 'offline' : n.stale ? 'stale' : 'online');
 const textOf = (result) => (result?.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
 const state = { view: null, args: {}, history: new Map(), filter: { q: '', state: '', group: '', sort: 'name', dir: 'asc' }, selected: null, busy: false, auto: null };
@@ -48,11 +46,6 @@ document.body.append(
   notes,
 );
 
-function level(cell, lvl) {
-  if (lvl && lvl !== 'ok') cell.classList.add(lvl);
-  return cell;
-}
-
 /** spark is a small SVG line of a series (0..100), or a dash when there is none. */
 function spark(series) {
   const pts = (series ?? []).map((v, i) => [i, v]).filter(([, v]) => v !== null);
@@ -71,17 +64,17 @@ function net(n) {
 
 function row(n) {
   const r = n.reading;
-  const d = worst(n);
+  const d = worstDisk(n);
   const st = stateOf(n);
   const seen = n.lastSeen ? Date.parse(n.lastSeen) : null;
   const cells = {
-    name: h('td', {}, h('bdi', {}, n.name)),
+    name: h('td', {}, bdi(n.name)),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, seen ? ago(Date.now() - seen) : 'never')),
-    cpu: level(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels?.cpu),
-    mem: level(h('td', { class: 'num' }, r ? pct(r.memory.percent) : '–'), r?.levels?.memory),
-    disk: level(h('td', { class: 'num', title: d ? d.mount : '' }, d ? `${pct(d.usePercent)} ${d.mount}` : '–'), r?.levels?.disk),
+    cpu: levelled(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels?.cpu),
+    mem: levelled(h('td', { class: 'num' }, r ? pct(r.memory.percent) : '–'), r?.levels?.memory),
+    disk: levelled(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels?.disk),
     net: net(r?.net),
-    load: level(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels?.load),
+    load: levelled(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels?.load),
     rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
     uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
     trend: h('td', {}, spark(state.history.get(n.name)?.cpu)),
@@ -96,15 +89,7 @@ function renderTable() {
   const view = state.view;
   if (!view) return;
   const f = state.filter;
-  const needle = f.q.toLowerCase();
-  const shown = view.nodes.filter((n) => (!needle || n.name.toLowerCase().includes(needle)) && (!f.group || n.groups.includes(f.group) || n.roles.includes(f.group)) && (!f.state || stateOf(n) === f.state));
-  const col = COLUMNS.find(([k]) => k === f.sort) ?? COLUMNS[0];
-  const sign = f.dir === 'desc' ? -1 : 1;
-  const collate = new Intl.Collator(undefined, { numeric: true });
-  shown.sort((a, b) => {
-    const x = col[2](a), y = col[2](b);
-    return sign * (typeof x === 'string' ? collate.compare(x, y) : x - y) || collate.compare(a.name, b.name);
-  });
+  const shown = shownNodes(view.nodes, f);
   body.replaceChildren(...shown.map(row));
   for (const th of head.children) th.dataset.dir = th.dataset.sort === f.sort ? f.dir : '';
   const c = view.counts;
@@ -117,7 +102,7 @@ function renderAlerts() {
     h('h2', {}, `Alerts firing (${view.alerts.length})`),
     view.alerts.length
       ? h('table', {}, h('tr', {}, ['Node', 'Rule', 'Value', 'Since', 'Message'].map((x) => h('th', {}, x))),
-        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, h('bdi', {}, a.node)), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
+        view.alerts.map((a) => h('tr', { dataset: { alert: `${a.node}:${a.rule}:${a.subject}` } }, h('td', {}, bdi(a.node)), h('td', {}, a.rule + (a.subject ? ` ${a.subject}` : '')), h('td', { class: 'num' }, a.value ?? '–'), h('td', {}, a.since.slice(0, 19).replace('T', ' ')), h('td', {}, a.message))))
       : h('p', { class: 'muted' }, 'nothing firing'),
     ...(view.heal.length ? [h('h2', {}, 'Heal fixes'), h('table', {}, view.heal.slice(0, 10).map((e) => h('tr', {}, h('td', {}, e.time.slice(0, 19).replace('T', ' ')), h('td', {}, e.node), h('td', {}, e.check), h('td', {}, e.action), h('td', { class: e.result === 'fixed' ? '' : 'crit' }, e.result))))] : []),
   );
@@ -245,7 +230,7 @@ function renderPanel() {
     renderPanel();
   });
   panel.replaceChildren(
-    h('h2', {}, `${name} · ${stateOf(node)}${node.reading ? ` · ${node.reading.platform}/${node.reading.arch} · ${node.reading.kernel} · vssh ${node.reading.vsshVersion}` : ''}`),
+    h('h2', {}, bdi(name), ` · ${stateOf(node)}${node.reading ? ` · ${node.reading.platform}/${node.reading.arch} · ${node.reading.kernel} · vssh ${node.reading.vsshVersion}` : ''}`),
     ...(node.error ? [h('p', { class: 'error' }, `${node.error.code}: ${node.error.message}`)] : []),
     h('div', { class: 'bar' }, button('btn-info', 'Details', 'mpop_info', { node: name }), button('btn-services', 'Services', 'mpop_services', { target: name }), button('btn-ports', 'Ports', 'mpop_ports', { target: name }), ...more),
     plotsBox,

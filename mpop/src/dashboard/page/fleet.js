@@ -1,21 +1,19 @@
 // The fleet table (sortable, filtered by name, group and state, the filter kept in the URL), and the alerts and heal lists.
-import { h, bdi, joined, pct, rate, ago, duration } from './util.js';
+import { h, bdi, joined, pct, rate, ago, duration, worstDisk, stateOf, levelled, shownNodes } from './util.js';
 
 const COLUMNS = [
-  ['name', 'Node', (n) => n.name],
-  ['state', 'State', (n) => (n.online ? (n.stale ? 1 : 0) : 2)],
-  ['groups', 'Groups', (n) => n.groups.join(',')],
-  ['cpu', 'CPU', (n) => n.reading?.cpuPercent ?? -1],
-  ['mem', 'Memory', (n) => n.reading?.memory.percent ?? -1],
-  ['disk', 'Disk', (n) => worst(n)?.usePercent ?? -1],
-  ['net', 'Network', (n) => (n.reading?.net ? (n.reading.net.rxPerS ?? 0) + (n.reading.net.txPerS ?? 0) : -1)],
-  ['load', 'Load', (n) => n.reading?.load[0] ?? -1],
-  ['rtt', 'RTT', (n) => n.reading?.rttMs ?? Infinity],
-  ['uptime', 'Uptime', (n) => n.reading?.uptimeS ?? -1],
-  ['version', 'Versions', (n) => n.reading?.vsshVersion ?? ''],
+  ['name', 'Node'],
+  ['state', 'State'],
+  ['groups', 'Groups'],
+  ['cpu', 'CPU'],
+  ['mem', 'Memory'],
+  ['disk', 'Disk'],
+  ['net', 'Network'],
+  ['load', 'Load'],
+  ['rtt', 'RTT'],
+  ['uptime', 'Uptime'],
+  ['version', 'Versions'],
 ];
-
-const worst = (n) => (n.reading?.disks ?? []).reduce((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
 
 /** filtersOf reads the filter and sort from the URL query. */
 function filtersOf() {
@@ -32,26 +30,19 @@ function keep(f) {
   history.replaceState(null, '', location.pathname + (s ? `?${s}` : ''));
 }
 
-const stateOf = (n) => (!n.online ? 'offline' : n.stale ? 'stale' : 'online');
-
-function level(cell, lvl) {
-  if (lvl && lvl !== 'ok') cell.classList.add(lvl);
-  return cell;
-}
-
 function row(n, ctx) {
   const r = n.reading;
-  const d = worst(n);
+  const d = worstDisk(n);
   const st = stateOf(n);
   const cells = {
     name: h('td', {}, h('a', { href: `/node/${encodeURIComponent(n.name)}` }, bdi(n.name))),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, r ? ago(ctx.serverNow() - r.at) : 'never')),
     groups: h('td', {}, n.groups.length ? joined(n.groups.map(bdi), ', ') : '–'),
-    cpu: level(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
-    mem: level(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
-    disk: level(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels.disk),
+    cpu: levelled(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
+    mem: levelled(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
+    disk: levelled(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels.disk),
     net: h('td', { class: 'num' }, r?.net ? `↓${rate(r.net.rxPerS)} ↑${rate(r.net.txPerS)}` : '–'),
-    load: level(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
+    load: levelled(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
     rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
     uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
     version: h('td', { title: r ? `${r.kernel}` : '' }, r ? `vssh ${r.vsshVersion} · ${r.platform}/${r.arch}` : '–'),
@@ -101,15 +92,7 @@ export const fleetPage = {
       els.group.replaceChildren(h('option', { value: '' }, 'every group'), ...view.groups.map((g) => h('option', { value: g }, g)));
       els.group.value = f.group;
     }
-    const q = f.q.toLowerCase();
-    const shown = view.nodes.filter((n) => (!q || n.name.toLowerCase().includes(q)) && (!f.group || n.groups.includes(f.group) || n.roles.includes(f.group)) && (!f.state || stateOf(n) === f.state));
-    const col = COLUMNS.find(([k]) => k === f.sort) ?? COLUMNS[0];
-    const sign = f.dir === 'desc' ? -1 : 1;
-    const collate = new Intl.Collator(undefined, { numeric: true });
-    shown.sort((a, b) => {
-      const x = col[2](a), y = col[2](b);
-      return sign * (typeof x === 'string' ? collate.compare(x, y) : x - y) || collate.compare(a.name, b.name);
-    });
+    const shown = shownNodes(view.nodes, f);
     els.body.replaceChildren(...shown.map((n) => row(n, ctx)));
     for (const th of els.head.children) th.dataset.dir = th.dataset.sort === f.sort ? f.dir : '';
     const c = view.counts;

@@ -44,6 +44,49 @@ export function duration(s) {
   return d ? `${d}d ${hh}h` : hh ? `${hh}h ${mm}m` : `${mm}m`;
 }
 
+// The fleet table's model, shared by the page (fleet.js) and the MCP App (app/fleet-app.js).
+
+/** worstDisk is a node's fullest disk, or null without a reading. */
+export const worstDisk = (n) => (n.reading?.disks ?? []).reduce((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
+
+/** stateOf is a node row's state: offline (its last poll failed), stale (its reading is old) or online. */
+export const stateOf = (n) => (!n.online ? 'offline' : n.stale ? 'stale' : 'online');
+
+/** levelled marks a cell with its level (warn, crit) when it is not ok. */
+export function levelled(cell, lvl) {
+  if (lvl && lvl !== 'ok') cell.classList.add(lvl);
+  return cell;
+}
+
+/** SORT_KEYS give each sortable column its value: strings collate (numbers inside them in order), numbers compare. */
+export const SORT_KEYS = {
+  name: (n) => n.name,
+  state: (n) => (n.online ? (n.stale ? 1 : 0) : 2),
+  groups: (n) => n.groups.join(','),
+  cpu: (n) => n.reading?.cpuPercent ?? -1,
+  mem: (n) => n.reading?.memory.percent ?? -1,
+  disk: (n) => worstDisk(n)?.usePercent ?? -1,
+  net: (n) => (n.reading?.net ? (n.reading.net.rxPerS ?? 0) + (n.reading.net.txPerS ?? 0) : -1),
+  load: (n) => n.reading?.load[0] ?? -1,
+  rtt: (n) => n.reading?.rttMs ?? Infinity,
+  uptime: (n) => n.reading?.uptimeS ?? -1,
+  version: (n) => n.reading?.vsshVersion ?? '',
+};
+
+const collate = new Intl.Collator(undefined, { numeric: true });
+
+/** shownNodes is the table's rows: filtered by name (q), group or role, and state; sorted by f.sort in f.dir, then by name. */
+export function shownNodes(nodes, f) {
+  const q = f.q.toLowerCase();
+  const shown = nodes.filter((n) => (!q || n.name.toLowerCase().includes(q)) && (!f.group || n.groups.includes(f.group) || n.roles.includes(f.group)) && (!f.state || stateOf(n) === f.state));
+  const key = SORT_KEYS[f.sort] ?? SORT_KEYS.name;
+  const sign = f.dir === 'desc' ? -1 : 1;
+  return shown.sort((a, b) => {
+    const x = key(a), y = key(b);
+    return sign * (typeof x === 'string' ? collate.compare(x, y) : x - y) || collate.compare(a.name, b.name);
+  });
+}
+
 /** api fetches JSON from the server; a refusal throws with the server's message. */
 export async function api(path, opts = {}) {
   const r = await fetch(path, { credentials: 'same-origin', ...opts });
