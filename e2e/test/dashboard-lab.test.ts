@@ -110,4 +110,28 @@ describe.skipIf(!isRoot)('mpop dashboard: the mesh graph of a lab with a direct 
     // The ages are wireguard-go's: the graph's age of n1-coordinator is no older than n1's own handshake read before it.
     expect(edge('coordinator', 'n1')!.handshakeAgeS!).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000 - hubShake) + 2);
   }, 120_000);
+
+  it('mpop metrics on the hub: every node up with a real round trip, and a handshake age for each pair, the relayed one labelled so', async () => {
+    const r = await mesh.lab.exec(mesh.hub, process.execPath, [MPOP_BIN, 'metrics', '--once'], { timeoutMs: 60_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const value = (name: string, labels: Record<string, string>): number | undefined => {
+      for (const line of r.stdout.split('\n')) {
+        const m = /^([a-z_]+)\{([^}]*)\} (\S+)$/.exec(line);
+        if (!m || m[1] !== name) continue;
+        const got = Object.fromEntries([...m[2]!.matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+        if (Object.entries(labels).every(([k, v]) => got[k] === v)) return Number(m[3]);
+      }
+      return undefined;
+    };
+    for (const node of ['coordinator', 'n1', 'n2']) {
+      expect(value('mpop_node_up', { node }), node).toBe(1);
+      expect(value('mpop_vssh_rtt_seconds', { node }), node).toBeGreaterThan(0);
+      expect(value('mpop_node_memory_total_bytes', { node }), node).toBeGreaterThan(0);
+    }
+    const ages = r.stdout.split('\n').filter((l) => l.startsWith('mpop_mesh_handshake_age_seconds{'));
+    expect(ages, r.stdout).toHaveLength(3);
+    const relayed = ages.find((l) => l.includes('path="relayed"'));
+    expect(relayed, ages.join('\n')).toMatch(/node="n[12]",peer="n[12]"/);
+    for (const l of ages) expect(Number(l.split(' ').at(-1))).toBeLessThan(180);
+  }, 90_000);
 });
