@@ -130,4 +130,23 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
       writeFileSync(file, text);
     }
   });
+
+  it('a node that never answers over the mesh: the timeout says what the node itself sees (its wire status, its daemons\' logs)', async () => {
+    expect((await lab.lab.wire(lab.hub, ['remove', 'fresh1'])).code).toBe(0);
+    // The host drops vssh's port: it joins and its daemons run, but nothing reaches vssh.
+    const nft = (args: string[]) => lab.lab.exec(lab.host, 'nft', args);
+    expect((await nft(['add', 'table', 'inet', 'enrolltest'])).code).toBe(0);
+    try {
+      await nft(['add', 'chain', 'inet', 'enrolltest', 'in', '{ type filter hook input priority 0 ; }']);
+      expect((await nft(['add', 'rule', 'inet', 'enrolltest', 'in', 'tcp', 'dport', '48291', 'drop'])).code).toBe(0);
+      const r = await mpop([...enrollArgs(['--accept-host-key', lab.sshd.fingerprint, '--wait', '5s'])]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toMatch(/^✗ mesh /m);
+      expect(r.stderr).toMatch(/fresh1 did not answer vssh over the mesh \(10\.99\.0\.\d+\) within 5 s: .*\. On the node, its wire status: .*coordinator/);
+      expect(r.stderr).toContain(`${nodeHome()}/logs/vssh.log ends: `);
+      expect(r.stderr).toContain(`${nodeHome()}/logs/wire-up.log ends: `);
+    } finally {
+      await nft(['delete', 'table', 'inet', 'enrolltest']);
+    }
+  }, 120_000);
 });

@@ -6,7 +6,7 @@ import { readInventoryFile, setGroup } from '../inventory/file.js';
 import { mpopPaths } from '../paths.js';
 import { findBins, installPackages, InstallReport, outdated } from './install.js';
 import { knownHostsPath } from './known-hosts.js';
-import { joinWire, NodeLayout, prepareVault, ServicesReport, startServices } from './node-setup.js';
+import { joinWire, NodeLayout, nodeSide, prepareVault, ServicesReport, startServices } from './node-setup.js';
 import { controllerVersions, MeshpopBin } from './packages.js';
 import { RemoteHost } from './remote.js';
 import { printable } from './shell.js';
@@ -198,8 +198,14 @@ export async function enroll(opts: EnrollOptions): Promise<EnrollResult> {
       return { value: s, detail: s.manager === 'systemd' ? `systemd: ${s.units!.join(', ')} enabled and started` : `no systemd: wire up and vssh serve started detached (logs in ${layout.home}/logs)` };
     });
     const id = await step('mesh', async () => {
-      const r = await waitForHello(opts.home, opts.name, meshIp, opts.waitMs ?? 60_000, opts.signal);
-      return { value: r.id, detail: `${opts.name} answers vssh on ${r.address} (${r.rttMs} ms)` };
+      try {
+        const r = await waitForHello(opts.home, opts.name, meshIp, opts.waitMs ?? 60_000, opts.signal);
+        return { value: r.id, detail: `${opts.name} answers vssh on ${r.address} (${r.rttMs} ms)` };
+      } catch (err) {
+        // Which side is broken: the node's own view of its mesh and the end of its daemons' logs.
+        if (err instanceof MpopError && err.code === 'MPOP_TIMEOUT') throw new MpopError('MPOP_TIMEOUT', `${err.message}${/[.?!]$/.test(err.message) ? '' : '.'} On the node, ${await nodeSide(host, layout, services)}`);
+        throw err;
+      }
     });
     await step('record', async () => {
       const rec = registeredNode(opts.home, opts.name);

@@ -187,3 +187,27 @@ export async function startServices(host: RemoteHost, l: NodeLayout, systemd: bo
     await host.run(['rm', '-rf', tmp]).catch(() => undefined);
   }
 }
+
+/**
+ * nodeSide says what the node itself reports when it does not answer over the mesh: its `wire status` (peers
+ * and their handshakes) and the end of its daemons' logs (detached) or their units' state (systemd), so the
+ * error names the side that is broken. It never throws: what cannot be read is said so.
+ */
+export async function nodeSide(host: RemoteHost, l: NodeLayout, services: ServicesReport): Promise<string> {
+  const parts: string[] = [];
+  try {
+    const s = await host.run([l.node, l.bins.wire, 'status'], { root: true, env: env(l), timeoutMs: 15_000 });
+    parts.push(`its wire status: ${tail(s.stdout || s.stderr, 4) || `exit ${s.code}, nothing said`}`);
+    if (services.manager === 'systemd') {
+      const u = await host.run(['systemctl', 'is-active', 'wire-up', 'vssh'], { root: true, timeoutMs: 15_000 });
+      parts.push(`systemctl is-active wire-up vssh: ${tail(u.stdout, 2) || `exit ${u.code}`} (journalctl -u vssh on the node says more)`);
+    }
+    for (const log of services.logs ?? []) {
+      const t = await host.sh('tail -n 3 "$1" 2>/dev/null', [log], { root: true, timeoutMs: 15_000 });
+      parts.push(`${log} ends: ${readable(t.stdout) || '(empty)'}`);
+    }
+  } catch (err) {
+    parts.push(`the node could not be asked (${err instanceof Error ? err.message : String(err)})`);
+  }
+  return parts.join('; ');
+}
