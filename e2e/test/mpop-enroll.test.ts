@@ -58,7 +58,7 @@ describe.skipIf(!isRoot)('mpop enroll over SSH in the lab', () => {
 
   it('enrolls the host: joined, services started, answering vssh over the mesh, in its group', async () => {
     const r = await mpop([...enrollArgs(['--accept-host-key', lab.sshd.fingerprint, '--group', 'fresh']), '--json']);
-    expect(r.code, `${r.stderr}\n${r.stdout}\n--- sshd:\n${lab.lab.log(lab.host, 'sshd')}`).toBe(0);
+    expect(r.code, `${r.stderr}\n${r.stdout}\n--- sshd:\n${lab.lab.log(lab.host, 'sshd')}\n--- wire serve on the hub (end):\n${lab.lab.log(lab.hub, 'serve').slice(-3000)}`).toBe(0);
     const res = JSON.parse(r.stdout);
     expect(res).toMatchObject({
       node: 'fresh1',
