@@ -46,6 +46,27 @@ const HOST = `<!doctype html><html><body style="margin:0">
 addEventListener('message', (e) => { if (e.source === document.getElementById('app').contentWindow) window.__fromApp(e.data); });
 </script></body></html>`;
 
+/**
+ * host opens the app as a host does: a page with a sandboxed iframe whose document is the resource's HTML under CSP, and the
+ * ext-apps AppBridge (here, in Node, connected to mpop-mcp by `client`) on the other end of its postMessage channel.
+ */
+async function host(browser: Browser, html: string, errors: string[], theme: 'light' | 'dark' = 'light'): Promise<{ page: Page; bridge: AppBridge; app: Frame }> {
+  const page = await (await browser.newContext({ viewport: { width: 1200, height: 820 } })).newPage();
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  const transport = new PageTransport(page);
+  await page.exposeFunction('__fromApp', (m: JSONRPCMessage) => transport.onmessage?.(m));
+  await page.setContent(HOST);
+  const bridge = new AppBridge(hostClient, { name: 'vitest-host', version: '1.0.0' }, { serverTools: {}, serverResources: {}, logging: {} }, { hostContext: { theme, displayMode: 'inline' } });
+  const initialized = new Promise<void>((resolve) => (bridge.oninitialized = () => resolve()));
+  await bridge.connect(transport);
+  const strict = html.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="${CSP}">`);
+  await page.evaluate((doc) => ((document.getElementById('app') as HTMLIFrameElement).srcdoc = doc), strict);
+  await initialized;
+  return { page, bridge, app: page.frames().find((f) => f !== page.mainFrame())! };
+}
+let hostClient: Client;
+
 describe('mpop_dashboard, the fleet view as an MCP App', () => {
   let fleet: Fleet;
   let client: Client;
@@ -66,7 +87,7 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
     db.prepare('INSERT INTO disks (node, t, mount, use_pct) VALUES (?, ?, ?, ?)').run('web1', last, HOSTILE_MOUNT, 50);
     db.prepare("INSERT INTO alerts (node, rule, subject, since, value, threshold, message, updated) VALUES ('web1', 'disk', ?, ?, 99, 0, ?, ?)").run(HOSTILE_MOUNT, last, HOSTILE_TEXT, last);
     db.close();
-    client = await mcpClient(fleet, [], { name: 'app-host' });
+    client = hostClient = await mcpClient(fleet, [], { name: 'app-host' });
     audit = join(fleet.home, 'mpop', 'mcp-audit.jsonl');
   }, 120_000);
   afterAll(async () => {
@@ -146,24 +167,13 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
     const consoleErrors: string[] = [];
     beforeAll(async () => {
       const { contents } = await client.readResource({ uri: URI });
-      const html = (contents[0] as { text: string }).text.replace('<head>', `<head><meta http-equiv="Content-Security-Policy" content="${CSP}">`);
+      const html = (contents[0] as { text: string }).text;
       browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-      page = await (await browser.newContext({ viewport: { width: 1200, height: 820 } })).newPage();
-      page.on('console', (m) => m.type() === 'error' && consoleErrors.push(m.text()));
-      page.on('pageerror', (e) => consoleErrors.push(String(e)));
-      const transport = new PageTransport(page);
-      await page.exposeFunction('__fromApp', (m: JSONRPCMessage) => transport.onmessage?.(m));
-      await page.setContent(HOST);
-      bridge = new AppBridge(client, { name: 'vitest-host', version: '1.0.0' }, { serverTools: {}, serverResources: {}, logging: {} }, { hostContext: { theme: 'light', displayMode: 'inline' } });
-      const initialized = new Promise<void>((resolve) => (bridge.oninitialized = () => resolve()));
-      await bridge.connect(transport);
-      await page.evaluate((doc) => ((document.getElementById('app') as HTMLIFrameElement).srcdoc = doc), html);
-      await initialized;
+      ({ page, bridge, app } = await host(browser, html, consoleErrors));
       // The host's part: the call the agent made, then its result.
       const args = {};
       await bridge.sendToolInput({ arguments: args });
       await bridge.sendToolResult((await client.callTool({ name: 'mpop_dashboard', arguments: args })) as never);
-      app = page.frames().find((f) => f !== page.mainFrame())!;
       await app.waitForSelector('#fleet tbody tr[data-node="web1"]', { timeout: 15_000 });
     }, 60_000);
     afterAll(async () => {
@@ -195,6 +205,26 @@ describe('mpop_dashboard, the fleet view as an MCP App', () => {
       await app.click('#fleet tbody tr[data-node="web1"]'); // closes the panel again
       expect(await app.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
       expect(await app.$$eval('img', (els) => els.length)).toBe(0);
+    });
+
+    it('a second instance in a dark host: the theme applies, and a cancelled call says so instead of waiting', async () => {
+      const errors: string[] = [];
+      const { contents } = await client.readResource({ uri: URI });
+      const other = await host(browser, (contents[0] as { text: string }).text, errors, 'dark');
+      try {
+        await expect.poll(() => other.app.evaluate(() => document.documentElement.classList.contains('dark'))).toBe(true);
+        await other.bridge.sendToolInput({ arguments: { target: '@web' } });
+        expect(await other.app.textContent('#counts')).toBe('reading the fleet…');
+        await other.bridge.sendToolCancelled({ reason: 'user action' });
+        await expect.poll(() => other.app.textContent('#counts')).toBe('mpop_dashboard was cancelled: user action; Refresh reads the fleet');
+        // Refresh then reads with the arguments of the call the host showed (target @web)
+        await other.app.click('#refresh');
+        await expect.poll(() => other.app.$$eval('#fleet tbody tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.node)), { timeout: 15_000 }).toEqual(['web1', 'web2']);
+        expect(errors).toEqual([]);
+      } finally {
+        await other.bridge.close().catch(() => undefined);
+        await other.page.close();
+      }
     });
 
     it('filters and sorts in place', async () => {

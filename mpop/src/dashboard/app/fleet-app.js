@@ -263,6 +263,9 @@ app.ontoolinput = (p) => {
   counts.textContent = 'reading the fleet…';
 };
 app.ontoolresult = (result) => show(result);
+app.ontoolcancelled = (p) => {
+  if (!state.view) counts.textContent = `mpop_dashboard was cancelled${p?.reason ? `: ${p.reason}` : ''}; Refresh reads the fleet`;
+};
 app.onhostcontextchanged = (ctx) => theme(ctx);
 app.connect().then(
   () => theme(app.getHostContext()),
