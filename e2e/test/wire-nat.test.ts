@@ -150,8 +150,11 @@ describe.skipIf(!isRoot)('wire: a pair that cannot reach each other directly, bo
     startEcho(lab, a, mesh.ips.get(a.name)!);
     await waitFor('a to reach b over the tailnet', async () => (await tcpEcho(lab, a, mesh.ips.get(b.name)!, 7000, 2000)).code === 0, STALE_S * 1000 * 4, 1000);
     expect((await tcpEcho(lab, b, mesh.ips.get(a.name)!)).code).toBe(0);
-    expect(lab.log(a, 'up')).toContain('watchdog: tailscale');
-    expect(lab.log(a, 'up')).not.toContain('watchdog: relay');
+    // Whichever side's watchdog moves first, the other follows without its own: WireGuard takes a peer's new
+    // source address as its endpoint (roaming). So one of the two logs names the move, and neither a relay.
+    const logs = lab.log(a, 'up') + lab.log(b, 'up');
+    expect(logs).toContain('watchdog: tailscale');
+    expect(logs).not.toContain('watchdog: relay');
     const s = await peerStatus(mesh, a, b.name);
     expect(s).toMatchObject({ path: 'tailscale', endpoint: expect.stringMatching(/^100\.64\.0\.2:\d+$/) });
   }, 180_000);
