@@ -22,33 +22,39 @@ export const MAX_HISTORY_ROWS = 5000;
 
 /** readHistory reads a node's samples and disk rows from the monitor DB for the last `hours`. */
 export function readHistory(dbFile: string, node: string, hours = 6, now = Date.now()): History {
+  return readHistories(dbFile, [node], hours, now)[0]!;
+}
+
+/** readHistories is readHistory for several nodes, the database opened once for all of them. */
+export function readHistories(dbFile: string, nodes: string[], hours = 6, now = Date.now()): History[] {
   const from = now - hours * 3_600_000;
-  const empty: History = { node, from: new Date(from).toISOString(), to: new Date(now).toISOString(), t: [], cpu: [], mem: [], load: [], disk: {}, monitored: false };
-  if (!existsSync(dbFile)) return empty;
+  const empty = (node: string): History => ({ node, from: new Date(from).toISOString(), to: new Date(now).toISOString(), t: [], cpu: [], mem: [], load: [], disk: {}, monitored: false });
+  if (!nodes.length || !existsSync(dbFile)) return nodes.map(empty);
   const db = openMonitorDb(dbFile, { readonly: true });
   try {
-    const rows = (db
-      .prepare('SELECT t, cpu, load1, CASE WHEN mem_total > 0 THEN 100.0 * (mem_total - mem_avail) / mem_total END AS mem FROM samples WHERE node = ? AND t >= ? AND t <= ? ORDER BY t DESC LIMIT ?')
-      .all(node, from, now, MAX_HISTORY_ROWS) as { t: number; cpu: number | null; load1: number | null; mem: number | null }[]).reverse();
-    const out: History = { ...empty, monitored: true };
-    const index = new Map<number, number>();
+    const samples = db.prepare('SELECT t, cpu, load1, CASE WHEN mem_total > 0 THEN 100.0 * (mem_total - mem_avail) / mem_total END AS mem FROM samples WHERE node = ? AND t >= ? AND t <= ? ORDER BY t DESC LIMIT ?');
+    const diskRows = db.prepare('SELECT t, mount, use_pct FROM disks WHERE node = ? AND t >= ? AND t <= ?');
     const r2 = (x: number | null): number | null => (x === null ? null : Math.round(x * 100) / 100);
-    for (const r of rows) {
-      index.set(r.t, out.t.length);
-      out.t.push(r.t / 1000);
-      out.cpu.push(r2(r.cpu));
-      out.mem.push(r2(r.mem));
-      out.load.push(r2(r.load1));
-    }
-    if (rows.length) {
-      const disks = db.prepare('SELECT t, mount, use_pct FROM disks WHERE node = ? AND t >= ? AND t <= ?').all(node, rows[0]!.t, now) as { t: number; mount: string; use_pct: number | null }[];
-      for (const d of disks) {
-        const i = index.get(d.t);
-        if (i === undefined) continue;
-        (out.disk[d.mount] ??= new Array<number | null>(out.t.length).fill(null))[i] = r2(d.use_pct);
+    return nodes.map((node) => {
+      const rows = (samples.all(node, from, now, MAX_HISTORY_ROWS) as { t: number; cpu: number | null; load1: number | null; mem: number | null }[]).reverse();
+      const out: History = { ...empty(node), monitored: true };
+      const index = new Map<number, number>();
+      for (const r of rows) {
+        index.set(r.t, out.t.length);
+        out.t.push(r.t / 1000);
+        out.cpu.push(r2(r.cpu));
+        out.mem.push(r2(r.mem));
+        out.load.push(r2(r.load1));
       }
-    }
-    return out;
+      if (rows.length) {
+        for (const d of diskRows.all(node, rows[0]!.t, now) as { t: number; mount: string; use_pct: number | null }[]) {
+          const i = index.get(d.t);
+          if (i === undefined) continue;
+          (out.disk[d.mount] ??= new Array<number | null>(out.t.length).fill(null))[i] = r2(d.use_pct);
+        }
+      }
+      return out;
+    });
   } finally {
     db.close();
   }

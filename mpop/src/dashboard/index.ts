@@ -5,7 +5,7 @@
 export { Collector, readFleetView, type CollectorOptions } from './collector.js';
 export { buildView, pollFleet, readingOf, DEFAULT_INTERVAL_MS, type FleetView, type NodeRow, type Reading, type HealRecord, type PollResult } from './view.js';
 export { nodeDetail, type NodeDetail, type Part } from './node.js';
-export { readHistory, downsample, type History } from './history.js';
+export { readHistory, readHistories, downsample, type History } from './history.js';
 export { meshGraph, type MeshGraph, type MeshEdge } from './mesh.js';
 export { startDashboard, dashboardApp, type Dashboard, type DashboardOptions } from './server.js';
 export { Access, KEY_SECRET, METRICS_TOKEN_SECRET, COOKIE } from './access.js';

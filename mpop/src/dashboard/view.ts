@@ -90,7 +90,7 @@ export function readingOf(info: SysInfo, rttMs: number, vsshVersion: string, net
   const m = info.memory;
   const percent = m.totalBytes > 0 ? Math.round((1000 * m.usedBytes) / m.totalBytes) / 10 : 0;
   const disks = info.disks.map((d) => ({ mount: d.mount, usePercent: d.usePercent, usedBytes: d.usedBytes, totalBytes: d.totalBytes }));
-  const worst = disks.reduce<number | null>((w, d) => (w === null || d.usePercent > w ? d.usePercent : w), null);
+  const worst = fullestDisk(disks)?.usePercent ?? null;
   const dt = previous ? (at - previous.at) / 1000 : 0;
   const rate = (now: number, before: number | undefined): number | null => (before !== undefined && dt > 0 && now >= before ? Math.round((now - before) / dt) : null);
   return {
@@ -119,6 +119,14 @@ export function readingOf(info: SysInfo, rttMs: number, vsshVersion: string, net
     },
   };
 }
+
+/** fullestDisk is the disk with the highest use (null when there is none). */
+export function fullestDisk<D extends { usePercent: number }>(disks: D[]): D | null {
+  return disks.reduce<D | null>((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
+}
+
+/** stateOf is a node row's state: offline (its last poll failed), stale (its reading is old) or online. */
+export const stateOf = (n: NodeRow): 'online' | 'stale' | 'offline' => (!n.online ? 'offline' : n.stale ? 'stale' : 'online');
 
 /** PollResult is one node's answer to a poll. */
 export interface PollResult {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readFleetView } from '../../dashboard/collector.js';
-import { downsample, readHistory, type History } from '../../dashboard/history.js';
-import type { FleetView, NodeRow, Reading } from '../../dashboard/view.js';
+import { downsample, readHistories, type History } from '../../dashboard/history.js';
+import { fullestDisk, stateOf, type FleetView, type NodeRow, type Reading } from '../../dashboard/view.js';
 import { mpopPaths } from '../../paths.js';
 import { DASHBOARD_APP_URI } from '../resources.js';
 import { defineTool, READ } from '../tool.js';
@@ -36,8 +36,8 @@ const history = z.object({ node: z.string(), t: z.array(z.number()).describe('se
 /** line is the text table's line for one node. */
 function line(n: NodeRow): string[] {
   const r = n.reading;
-  const worst = r?.disks.reduce<{ mount: string; usePercent: number } | null>((w, d) => (!w || d.usePercent > w.usePercent ? d : w), null);
-  const state = !n.online ? 'offline' : n.stale ? 'stale' : 'online';
+  const worst = r ? fullestDisk(r.disks) : null;
+  const state = stateOf(n);
   const p = (v: number | null | undefined): string => (v === null || v === undefined ? '-' : `${v.toFixed(1)}%`);
   return [n.name, state, p(r?.cpuPercent), p(r?.memory.percent), worst ? `${p(worst.usePercent)} ${worst.mount}` : '-', r ? r.load.map((x) => x.toFixed(2)).join(' ') : '-', r ? `${r.rttMs} ms` : '-', n.lastSeen ? n.lastSeen.slice(11, 19) : 'never', n.error ? n.error.message.slice(0, 80) : ''];
 }
@@ -89,10 +89,9 @@ export const dashboard = defineTool({
   ui: DASHBOARD_APP_URI,
   targets: (a) => a.target ?? 'all',
   async run({ target, hours = 6 }, ctx) {
-    if (target) (await ctx.inventory()).resolve(target); // an unknown target is a usage error naming the fleet, before any poll
     const view = await readFleetView({ home: ctx.home, pool: ctx.pool, intervalMs: PER_NODE_TIMEOUT_MS, readings, ...(target ? { target } : {}) }, ctx.signal);
     const db = mpopPaths(ctx.home).monitorDb;
-    const histories: History[] = view.nodes.slice(0, HISTORY_NODES).map((n) => downsample(readHistory(db, n.name, hours), HISTORY_POINTS));
+    const histories: History[] = readHistories(db, view.nodes.slice(0, HISTORY_NODES).map((n) => n.name), hours).map((h) => downsample(h, HISTORY_POINTS));
     const monitored = histories.some((h) => h.monitored);
     const notes = [...view.notes];
     if (!monitored && view.nodes.length) notes.push('no monitor history on this machine yet: `mpop monitor` samples the fleet every 30 s into the database the plots read');
