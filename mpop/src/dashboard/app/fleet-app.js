@@ -2,24 +2,13 @@
 // host (ext-apps App: ui/notifications/tool-result) and calls read-only mpop-mcp tools through it (tools/call).
 // mcp-app.ts builds the one document it runs in: util.js inlined (this import is dropped), uPlot as window.uPlot,
 // and the ext-apps bundle as globalThis.McpExtApps. Every value from the server is set as text, never as markup.
-import { h, bdi, pct, bytes, rate, ago, duration, worstDisk, stateOf, levelled, shownNodes } from '../page/util.js';
+import { h, bdi, bytes, rate, ago, stateOf, shownNodes, readingCells, COLUMN_LABELS, SORT_KEYS } from '../page/util.js';
 
 const { App } = globalThis.McpExtApps;
 const AUTO_MS = 30_000;
 const COLOURS = ['#2f7ed8', '#d8672f', '#3fa34d', '#9b59b6'];
 
-const COLUMNS = [
-  ['name', 'Node'],
-  ['state', 'State'],
-  ['cpu', 'CPU'],
-  ['mem', 'Memory'],
-  ['disk', 'Disk'],
-  ['net', 'Network'],
-  ['load', 'Load'],
-  ['rtt', 'RTT'],
-  ['uptime', 'Uptime'],
-  ['trend', 'CPU trend'],
-];
+const COLUMNS = ['name', 'state', 'cpu', 'mem', 'disk', 'net', 'load', 'rtt', 'uptime', 'trend'];
 
 const textOf = (result) => (result?.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
@@ -33,7 +22,7 @@ const refresh = h('button', { id: 'refresh', type: 'button', title: 'read the fl
 const auto = h('input', { type: 'checkbox', id: 'auto' });
 const counts = h('span', { id: 'counts', class: 'counts' }, 'waiting for mpop_dashboard…');
 const age = h('span', { id: 'age', class: 'age' });
-const head = h('tr', {}, COLUMNS.map(([k, label]) => h('th', { dataset: { sort: k }, class: k === 'trend' ? null : 'sortable' }, label)));
+const head = h('tr', {}, COLUMNS.map((k) => h('th', { dataset: { sort: k }, class: k in SORT_KEYS ? 'sortable' : null }, COLUMN_LABELS[k])));
 const body = h('tbody');
 const panel = h('section', { id: 'node-panel', hidden: true });
 const alerts = h('section', { id: 'alerts' });
@@ -63,24 +52,17 @@ function net(n) {
 }
 
 function row(n) {
-  const r = n.reading;
-  const d = worstDisk(n);
   const st = stateOf(n);
   const seen = n.lastSeen ? Date.parse(n.lastSeen) : null;
   const cells = {
+    ...readingCells(n),
     name: h('td', {}, bdi(n.name)),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, seen ? ago(Date.now() - seen) : 'never')),
-    cpu: levelled(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels?.cpu),
-    mem: levelled(h('td', { class: 'num' }, r ? pct(r.memory.percent) : '–'), r?.levels?.memory),
-    disk: levelled(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels?.disk),
-    net: net(r?.net),
-    load: levelled(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels?.load),
-    rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
-    uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
+    net: net(n.reading?.net),
     trend: h('td', {}, spark(state.history.get(n.name)?.cpu)),
   };
   for (const [k, c] of Object.entries(cells)) c.dataset.col = k;
-  const tr = h('tr', { class: [n.stale ? 'stale' : '', state.selected === n.name ? 'selected' : ''].join(' ').trim() || null, dataset: { node: n.name, state: st } }, COLUMNS.map(([k]) => cells[k]));
+  const tr = h('tr', { class: [n.stale ? 'stale' : '', state.selected === n.name ? 'selected' : ''].join(' ').trim() || null, dataset: { node: n.name, state: st } }, COLUMNS.map((k) => cells[k]));
   tr.addEventListener('click', () => select(n.name));
   return tr;
 }
@@ -244,7 +226,7 @@ group.addEventListener('change', () => ((state.filter.group = group.value), rend
 stateSel.addEventListener('change', () => ((state.filter.state = stateSel.value), renderTable()));
 head.addEventListener('click', (e) => {
   const k = e.target.closest('th')?.dataset.sort;
-  if (!k || k === 'trend') return;
+  if (!(k in SORT_KEYS)) return;
   state.filter.dir = state.filter.sort === k && state.filter.dir === 'asc' ? 'desc' : 'asc';
   state.filter.sort = k;
   renderTable();

@@ -1,19 +1,7 @@
 // The fleet table (sortable, filtered by name, group and state, the filter kept in the URL), and the alerts and heal lists.
-import { h, bdi, joined, pct, rate, ago, duration, worstDisk, stateOf, levelled, shownNodes } from './util.js';
+import { h, bdi, joined, rate, ago, stateOf, shownNodes, readingCells, COLUMN_LABELS } from './util.js';
 
-const COLUMNS = [
-  ['name', 'Node'],
-  ['state', 'State'],
-  ['groups', 'Groups'],
-  ['cpu', 'CPU'],
-  ['mem', 'Memory'],
-  ['disk', 'Disk'],
-  ['net', 'Network'],
-  ['load', 'Load'],
-  ['rtt', 'RTT'],
-  ['uptime', 'Uptime'],
-  ['version', 'Versions'],
-];
+const COLUMNS = ['name', 'state', 'groups', 'cpu', 'mem', 'disk', 'net', 'load', 'rtt', 'uptime', 'version'];
 
 /** filtersOf reads the filter and sort from the URL query. */
 function filtersOf() {
@@ -32,23 +20,17 @@ function keep(f) {
 
 function row(n, ctx) {
   const r = n.reading;
-  const d = worstDisk(n);
   const st = stateOf(n);
   const cells = {
+    ...readingCells(n),
     name: h('td', {}, h('a', { href: `/node/${encodeURIComponent(n.name)}` }, bdi(n.name))),
     state: h('td', { title: n.error ? n.error.message : '' }, h('span', { class: `badge ${st}` }, st), ' ', h('small', {}, r ? ago(ctx.serverNow() - r.at) : 'never')),
     groups: h('td', {}, n.groups.length ? joined(n.groups.map(bdi), ', ') : '–'),
-    cpu: levelled(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
-    mem: levelled(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
-    disk: levelled(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels.disk),
     net: h('td', { class: 'num' }, r?.net ? `↓${rate(r.net.rxPerS)} ↑${rate(r.net.txPerS)}` : '–'),
-    load: levelled(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
-    rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
-    uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
     version: h('td', { title: r ? `${r.kernel}` : '' }, r ? `vssh ${r.vsshVersion} · ${r.platform}/${r.arch}` : '–'),
   };
   for (const [k, c] of Object.entries(cells)) c.dataset.col = k;
-  return h('tr', { class: n.stale ? 'stale' : null, dataset: { node: n.name, state: st, stale: String(n.stale), readingAt: r ? String(r.at) : '0' } }, COLUMNS.map(([k]) => cells[k]));
+  return h('tr', { class: n.stale ? 'stale' : null, dataset: { node: n.name, state: st, stale: String(n.stale), readingAt: r ? String(r.at) : '0' } }, COLUMNS.map((k) => cells[k]));
 }
 
 let els = null;
@@ -60,7 +42,7 @@ export const fleetPage = {
     const group = h('select', { id: 'filter-group' }, h('option', { value: '' }, 'every group'));
     const state = h('select', { id: 'filter-state' }, ['', 'online', 'stale', 'offline'].map((s) => h('option', { value: s }, s || 'every state')));
     state.value = f.state;
-    const head = h('tr', {}, COLUMNS.map(([k, label]) => h('th', { dataset: { sort: k }, class: 'sortable' }, label)));
+    const head = h('tr', {}, COLUMNS.map((k) => h('th', { dataset: { sort: k }, class: 'sortable' }, COLUMN_LABELS[k])));
     const body = h('tbody');
     const counts = h('p', { id: 'counts', class: 'counts' });
     const lists = h('section', { class: 'lists' });

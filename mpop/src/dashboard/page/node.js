@@ -1,6 +1,6 @@
 // A node's page: its live reading, trend plots from the monitor database (uPlot), services, ports,
 // releases, alerts and the last lines of its system log; restart and heal buttons when actions are allowed.
-import { h, bdi, joined, pct, bytes, rate, ago, duration, api } from './util.js';
+import { h, bdi, joined, pct, bytes, rate, ago, duration, api, stateOf } from './util.js';
 
 let cur = null;
 
@@ -130,7 +130,7 @@ function services(d, ctx) {
 
 function render(root, d, hist, ctx) {
   const n = d.row, r = n.reading;
-  const st = !n.online ? 'offline' : n.stale ? 'stale' : 'online';
+  const st = stateOf(n);
   const head = h('div', { class: 'node-head', dataset: { node: n.name, readingAt: r ? String(r.at) : '0' } },
     h('h1', {}, bdi(n.name), ' ', h('span', { class: `badge ${st}` }, st)), h('p', { class: 'muted' }, joined([n.address, n.groups.length ? ['groups ', joined(n.groups.map(bdi), ', ')] : null, n.roles.length ? ['roles ', joined(n.roles.map(bdi), ', ')] : null].filter(Boolean), ' · ')));
   const info = section('sysinfo', 'System', r ? kv([
@@ -217,7 +217,7 @@ export const nodePage = {
     if (!row || !head) return;
     head.dataset.readingAt = row.reading ? String(row.reading.at) : '0';
     const badge = head.querySelector('.badge');
-    const st = !row.online ? 'offline' : row.stale ? 'stale' : 'online';
+    const st = stateOf(row);
     badge.className = `badge ${st}`;
     badge.textContent = st;
   },

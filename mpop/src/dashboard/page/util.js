@@ -73,6 +73,23 @@ export const SORT_KEYS = {
   version: (n) => n.reading?.vsshVersion ?? '',
 };
 
+/** COLUMN_LABELS are the fleet tables' column headings, by column key. */
+export const COLUMN_LABELS = { name: 'Node', state: 'State', groups: 'Groups', cpu: 'CPU', mem: 'Memory', disk: 'Disk', net: 'Network', load: 'Load', rtt: 'RTT', uptime: 'Uptime', version: 'Versions', trend: 'CPU trend' };
+
+/** readingCells are the cells both tables show alike for a node's reading: cpu, mem, disk, load, rtt, uptime (levels marked). */
+export function readingCells(n) {
+  const r = n.reading;
+  const d = worstDisk(n);
+  return {
+    cpu: levelled(h('td', { class: 'num' }, r ? pct(r.cpuPercent) : '–'), r?.levels.cpu),
+    mem: levelled(h('td', { class: 'num', title: r ? `${r.memory.usedBytes} of ${r.memory.totalBytes} bytes` : '' }, r ? pct(r.memory.percent) : '–'), r?.levels.memory),
+    disk: levelled(h('td', { class: 'num', title: d ? d.mount : '' }, d ? [`${pct(d.usePercent)} `, bdi(d.mount)] : '–'), r?.levels.disk),
+    load: levelled(h('td', { class: 'num' }, r ? r.load.map((x) => x.toFixed(2)).join(' ') : '–'), r?.levels.load),
+    rtt: h('td', { class: 'num' }, r ? `${r.rttMs} ms` : '–'),
+    uptime: h('td', { class: 'num' }, r ? duration(r.uptimeS) : '–'),
+  };
+}
+
 const collate = new Intl.Collator(undefined, { numeric: true });
 
 /** shownNodes is the table's rows: filtered by name (q), group or role, and state; sorted by f.sort in f.dir, then by name. */
